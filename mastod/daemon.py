@@ -1,0 +1,89 @@
+"""`mastod serve`: load and check the config, set up logging and secrets, run the daemon
+(optionally against the in-process sandbox instance), and turn start-up failures into one
+line on stderr and an exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+import structlog
+
+from mastod.config import (
+    Config,
+    ConfigError,
+    default_config_path,
+    load_config,
+    load_or_create_rpc_token,
+)
+from mastod.logs import configure_logging, register_secret
+
+log = structlog.get_logger(__name__)
+
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
+_SANDBOX_PLACEHOLDER = "http://127.0.0.1"  # replaced by the sandbox's URL once it listens
+
+
+def run(*, config_path: Path | None, sandbox: bool) -> int:
+    try:
+        config = _load(config_path, sandbox)
+    except ConfigError as exc:
+        print(f"mastod: config: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(config.log.level, config.log.format)
+    for secret in (config.mastodon.access_token, config.ngrok.auth_token):
+        if secret:
+            register_secret(secret)
+    try:
+        rpc_token = None
+        if config.rpc.http is not None and config.rpc.require_token:
+            rpc_token = load_or_create_rpc_token(config.rpc.token_file)
+            register_secret(rpc_token)
+    except ConfigError as exc:
+        print(f"mastod: config: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        asyncio.run(_serve(config, rpc_token, sandbox))
+    except (OSError, RuntimeError) as exc:
+        log.error("daemon.failed", error=str(exc))
+        print(f"mastod: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _load(config_path: Path | None, sandbox: bool) -> Config:
+    if not sandbox:
+        return load_config(config_path or default_config_path(os.environ))
+    from mastod.sandbox import OWNER_TOKEN
+
+    explicit = config_path or (
+        Path(os.environ["MASTOD_CONFIG"]) if os.environ.get("MASTOD_CONFIG") else None
+    )
+    overrides = {
+        "mastodon": {
+            "base_url": _SANDBOX_PLACEHOLDER,
+            "access_token": OWNER_TOKEN,
+            "access_token_file": None,
+        }
+    }
+    return load_config(explicit, overrides=overrides)
+
+
+async def _serve(config: Config, rpc_token: str | None, sandbox: bool) -> None:
+    from mastod.app import serve
+
+    if not sandbox:
+        await serve(config, rpc_token=rpc_token)
+        return
+    from mastod.sandbox import start_sandbox
+
+    instance = await start_sandbox()
+    log.info("sandbox.started", url=instance.url)
+    try:
+        mastodon = dataclasses.replace(config.mastodon, base_url=instance.url)
+        await serve(dataclasses.replace(config, mastodon=mastodon), rpc_token=rpc_token)
+    finally:
+        await instance.close()

@@ -1,0 +1,184 @@
+"""One dispatch for every transport: a JSON-RPC frame in, a JSON-RPC frame (or nothing) out.
+
+jsonrpcserver binds params to each method's signature and builds the responses. Around it,
+this module parses frames itself (so a batch is answered element by element, as the spec
+says), validates values against the annotations, maps every exception through the one
+error table, makes sure no exception text reaches a client, and logs one line per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import structlog
+from jsonrpcserver import JsonRpcError, Success, async_dispatch_to_response
+from jsonrpcserver.result import Result
+from jsonrpcserver.sentinels import NODATA
+from oslash.either import Left
+
+from mastod.rpc import errors
+from mastod.rpc.registry import Method, Registry
+
+log = structlog.get_logger(__name__)
+
+
+class Peer(Protocol):
+    """The client connection a request came on (the subscriptions issue pushes on it)."""
+
+    transport: str
+
+
+current_peer: contextvars.ContextVar[Peer | None] = contextvars.ContextVar(
+    "current_peer", default=None
+)
+
+_JSONRPC_KEYS = frozenset(("jsonrpc", "method", "params", "id"))
+
+
+def encode(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def error_frame(error: errors.RpcError, id_: Any = None) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "error": error.as_dict(), "id": id_}
+
+
+class Dispatcher:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._table: dict[str, Callable[..., Awaitable[Result]]] = {}
+        for name in registry.names():
+            method = registry.get(name)
+            assert method is not None
+            self._table[name] = _adapter(method)
+
+    async def handle(self, frame: bytes | str, peer: Peer) -> str | None:
+        """Answer one frame (a request or a batch); None when nothing is to be sent back."""
+        try:
+            text = frame.decode("utf-8") if isinstance(frame, bytes) else frame
+            doc = json.loads(text, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            detail = "invalid UTF-8" if isinstance(exc, UnicodeDecodeError) else "invalid JSON"
+            error = errors.RpcError(errors.PARSE_ERROR, f"Parse error: {detail}")
+            return encode(error_frame(error))
+        if isinstance(doc, list):
+            if not doc:
+                return encode(error_frame(_invalid("empty batch")))
+            answers = await asyncio.gather(*(self.call(item, peer) for item in doc))
+            present = [a for a in answers if a is not None]
+            return encode(present) if present else None
+        answer = await self.call(doc, peer)
+        return None if answer is None else encode(answer)
+
+    async def call(self, request: Any, peer: Peer) -> dict[str, Any] | None:
+        """Run one parsed request object; the response object, or None for a notification."""
+        problem = _request_problem(request)
+        if problem is not None:
+            id_ = request.get("id") if isinstance(request, dict) else None
+            valid_id = isinstance(id_, str | int | float) and not isinstance(id_, bool)
+            return error_frame(_invalid(problem), id_ if valid_id else None)
+        started = time.perf_counter()
+        current_peer.set(peer)
+        response: dict[str, Any] | None = await async_dispatch_to_response(  # type: ignore[assignment]
+            request,
+            self._table,
+            deserializer=_same,
+            validator=_same,
+            post_process=_finish,
+        )
+        outcome = "ok" if response is None or "result" in response else response["error"]["code"]
+        log.info(
+            "rpc.call",
+            method=request["method"][:100],
+            transport=peer.transport,
+            ms=round((time.perf_counter() - started) * 1000, 2),
+            outcome=outcome,
+        )
+        return response
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _invalid(reason: str) -> errors.RpcError:
+    return errors.RpcError(errors.INVALID_REQUEST, f"Invalid request: {reason}")
+
+
+def _request_problem(request: Any) -> str | None:
+    """What makes `request` not a JSON-RPC 2.0 request object, or None."""
+    if not isinstance(request, dict):
+        return "expected an object"
+    if request.get("jsonrpc") != "2.0":
+        return '"jsonrpc" must be "2.0"'
+    if not isinstance(request.get("method"), str):
+        return '"method" must be a string'
+    if "params" in request and not isinstance(request["params"], list | dict):
+        return '"params" must be an array or an object'
+    if "id" in request:
+        id_ = request["id"]
+        if isinstance(id_, bool) or not isinstance(id_, str | int | float | type(None)):
+            return '"id" must be a string, a number or null'
+    extra = request.keys() - _JSONRPC_KEYS
+    if extra:
+        return f"unexpected member {sorted(extra)[0][:50]!r}"
+    return None
+
+
+def _finish(response: Any) -> dict[str, Any]:
+    """Serialise jsonrpcserver's response, making its stock errors precise and safe."""
+    if isinstance(response, Left):
+        err = response._error
+        code, message, data = err.code, err.message, err.data
+        if code == errors.INVALID_PARAMS and isinstance(data, str):
+            message, data = f"Invalid params: {data}", None
+        elif code == errors.METHOD_NOT_FOUND:
+            message, data = f"Method not found: {str(data)[:100]}", None
+        elif code == errors.INTERNAL_ERROR or message == "Server error":
+            # jsonrpcserver puts str(exc) here; it never reaches a client.
+            code, message, data = errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT, None
+        error = errors.RpcError(code, message, _data(data))
+        return error_frame(error, err.id)
+    ok = response._value
+    return {"jsonrpc": "2.0", "result": ok.result, "id": ok.id}
+
+
+def _data(data: Any) -> Any:
+    return None if data is NODATA else data
+
+
+def _adapter(method: Method) -> Callable[..., Awaitable[Result]]:
+    """Call `method`, validating values first and turning every exception into a JsonRpcError."""
+
+    async def call(*args: Any, **kwargs: Any) -> Result:
+        bound = method.signature.bind(*args, **kwargs)
+        try:
+            method.check(bound)
+            result = await method.fn(*bound.args, **bound.kwargs)
+            encode(result)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            error = errors.from_exception(exc)
+            if error is None:
+                log.exception("rpc.internal_error", method=method.name)
+                error = errors.RpcError(errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT)
+            raise JsonRpcError(error.code, error.message, _nodata(error.data)) from None
+        return Success(result)
+
+    call.__signature__ = method.signature  # type: ignore[attr-defined]
+    call.__name__ = method.name
+    return call
+
+
+def _nodata(data: Any) -> Any:
+    return NODATA if data is None else data

@@ -1,0 +1,119 @@
+"""JSON-RPC over HTTP (`POST /rpc`) and WebSocket (`GET /rpc`), plus `GET /health`.
+
+Every route checks the Host header against loopback and configured names (a DNS-rebinding
+guard); `/rpc` also needs `Authorization: Bearer <token>`, compared in constant time, and
+runs nothing without it. This app is only ever bound to the RPC listener: the webhook
+listener that a tunnel exposes is a different app that cannot reach it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from aiohttp import web
+
+from mastod.rpc import errors
+from mastod.rpc.dispatch import Dispatcher, encode, error_frame
+from mastod.rpc.ws import serve_websocket
+from mastod.tasks import TaskSet
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+JSON = "application/json"
+
+
+class HttpPeer:
+    transport = "http"
+
+
+def create_rpc_app(
+    dispatcher: Dispatcher,
+    *,
+    token: str | None,
+    allowed_hosts: Iterable[str],
+    max_frame_bytes: int,
+    tasks: TaskSet,
+    health: Callable[[], dict[str, Any]],
+) -> web.Application:
+    """The RPC listener's app. `token=None` turns authentication off (config says so)."""
+    hosts = LOOPBACK_NAMES | {h.lower() for h in allowed_hosts}
+    app = web.Application(
+        middlewares=[_host_guard(hosts), _auth(token)], client_max_size=max_frame_bytes
+    )
+    peer = HttpPeer()
+
+    async def rpc_post(request: web.Request) -> web.Response:
+        if request.content_length is not None and request.content_length > max_frame_bytes:
+            return _too_large(max_frame_bytes)
+        body = await request.content.read(max_frame_bytes + 1)
+        if len(body) > max_frame_bytes:
+            return _too_large(max_frame_bytes)
+        answer = await dispatcher.handle(body, peer)
+        if answer is None:
+            return web.Response(status=204)
+        return web.Response(text=answer, content_type=JSON)
+
+    async def rpc_get(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return web.json_response(
+                {"error": "GET /rpc is the WebSocket endpoint; use POST for HTTP calls"},
+                status=400,
+            )
+        return await serve_websocket(request, dispatcher, max_frame_bytes, tasks)
+
+    async def health_get(request: web.Request) -> web.Response:
+        return web.json_response(health())
+
+    app.router.add_post("/rpc", rpc_post)
+    app.router.add_get("/rpc", rpc_get)
+    app.router.add_get("/health", health_get)
+    return app
+
+
+def _too_large(limit: int) -> web.Response:
+    error = errors.RpcError(
+        errors.INVALID_REQUEST, f"Invalid request: body larger than {limit} bytes"
+    )
+    return web.Response(status=413, text=encode(error_frame(error)), content_type=JSON)
+
+
+def host_name(header: str) -> str:
+    """The name part of a Host header: `[::1]:8765` -> `::1`, `localhost:8765` -> `localhost`."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    if header.count(":") == 1:
+        return header.partition(":")[0]
+    return header
+
+
+def _host_guard(allowed: frozenset[str]) -> Any:
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        host = request.headers.get("Host")
+        if host is None or host_name(host) not in allowed:
+            return web.json_response({"error": "Host not allowed"}, status=403)
+        return await handler(request)
+
+    return guard
+
+
+def _auth(token: str | None) -> Any:
+    expected = None if token is None else f"Bearer {token}".encode()
+
+    @web.middleware
+    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if expected is not None and request.path != "/health":
+            given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+            if not hmac.compare_digest(given, expected):
+                return web.json_response(
+                    {"error": "missing or wrong bearer token"},
+                    status=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="mastod"'},
+                )
+        return await handler(request)
+
+    return auth

@@ -1,0 +1,143 @@
+"""Parameter types: one walk over a Python annotation gives both the check applied to an
+incoming value and the JSON Schema that `rpc.discover` publishes, so the two cannot disagree.
+
+The vocabulary is deliberately small: str, int, float, bool, None, Any, unions, `Literal` of
+strings, `list[X]` (and the read-only sequence ABCs) and `dict[str, X]` (and `Mapping`).
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import types
+import typing
+from typing import Any, Literal, Union
+
+_LIST_ORIGINS = (list, tuple, collections.abc.Sequence, collections.abc.Iterable)
+_DICT_ORIGINS = (dict, collections.abc.Mapping)
+
+
+class InvalidParams(ValueError):
+    """A parameter value does not fit the method's signature; the text names the parameter."""
+
+
+def json_schema(tp: Any) -> dict[str, Any]:
+    """The JSON Schema for values of annotation `tp`."""
+    if tp is Any or tp is object:
+        return {}
+    if tp is type(None) or tp is None:
+        return {"type": "null"}
+    if tp is bool:
+        return {"type": "boolean"}
+    if tp is int:
+        return {"type": "integer"}
+    if tp is float:
+        return {"type": "number"}
+    if tp is str:
+        return {"type": "string"}
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is Literal:
+        return {"enum": list(args)}
+    if origin in (Union, types.UnionType):
+        return _union_schema([json_schema(arg) for arg in args])
+    if origin in _LIST_ORIGINS:
+        return {"type": "array", "items": json_schema(args[0]) if args else {}}
+    if origin in _DICT_ORIGINS or tp in (dict, collections.abc.Mapping):
+        schema: dict[str, Any] = {"type": "object"}
+        if len(args) == 2 and args[1] is not Any:
+            schema["additionalProperties"] = json_schema(args[1])
+        return schema
+    if tp is list:
+        return {"type": "array"}
+    raise TypeError(f"unsupported parameter annotation: {tp!r}")
+
+
+def _union_schema(schemas: list[dict[str, Any]]) -> dict[str, Any]:
+    """Fold a union of plain `type` schemas into one `type` list; otherwise `anyOf`."""
+    if all(set(s) == {"type"} for s in schemas):
+        names: list[str] = []
+        for s in schemas:
+            for name in s["type"] if isinstance(s["type"], list) else [s["type"]]:
+                if name not in names:
+                    names.append(name)
+        return {"type": names[0] if len(names) == 1 else names}
+    return {"anyOf": schemas}
+
+
+def check(value: Any, tp: Any, where: str) -> Any:
+    """Return `value` if it is a valid JSON value of annotation `tp`; else raise InvalidParams.
+
+    `where` names the parameter (`status_id`, `media_ids[2]`) for the error text.
+    """
+    if tp is Any or tp is object:
+        return value
+    if tp is type(None) or tp is None:
+        if value is None:
+            return None
+        raise _wrong(where, "null", value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise _wrong(where, "a boolean", value)
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise _wrong(where, "an integer", value)
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+        raise _wrong(where, "a number", value)
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise _wrong(where, "a string", value)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is Literal:
+        if value in args and isinstance(value, str | int | bool):
+            return value
+        allowed = ", ".join(repr(a) for a in args)
+        raise InvalidParams(f"{where}: must be one of {allowed}, got {_show(value)}")
+    if origin in (Union, types.UnionType):
+        for arg in args:
+            try:
+                return check(value, arg, where)
+            except InvalidParams:
+                continue
+        raise _wrong(where, _describe(tp), value)
+    if origin in _LIST_ORIGINS or tp is list:
+        if not isinstance(value, list):
+            raise _wrong(where, "an array", value)
+        item = args[0] if args else Any
+        return [check(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin in _DICT_ORIGINS or tp in (dict, collections.abc.Mapping):
+        if not isinstance(value, dict):
+            raise _wrong(where, "an object", value)
+        item = args[1] if len(args) == 2 else Any
+        return {k: check(v, item, f"{where}.{k}") for k, v in value.items()}
+    raise TypeError(f"unsupported parameter annotation: {tp!r}")
+
+
+def _describe(tp: Any) -> str:
+    schema = json_schema(tp)
+    kinds = schema.get("type")
+    if isinstance(kinds, list):
+        return " or ".join(kinds)
+    if isinstance(kinds, str):
+        return kinds
+    return "a valid value"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return repr(text)
+    if isinstance(value, bool) or value is None:
+        return "true" if value is True else "false" if value is False else "null"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _wrong(where: str, expected: str, value: Any) -> InvalidParams:
+    return InvalidParams(f"{where}: must be {expected}, got {_show(value)}")

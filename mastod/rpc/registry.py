@@ -1,0 +1,126 @@
+"""The method table: one explicit object that dispatch, `rpc.discover` and the CLI all read.
+
+A method is a plain `async def` with a typed signature and a docstring. The signature is the
+contract: jsonrpcserver binds incoming params against it, `params.check` validates the values
+against its annotations, and `openrpc` publishes it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from mastod.rpc import params
+
+MethodFn = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    annotation: Any
+    required: bool
+    default: Any
+    positional: bool  # may be given by position (else keyword-only)
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    name: str
+    fn: MethodFn
+    signature: inspect.Signature
+    params: tuple[Param, ...]
+    result: Any
+    summary: str
+    description: str
+
+    def check(self, bound: inspect.BoundArguments) -> None:
+        """Validate bound argument values against the annotations, in place."""
+        by_name = {p.name: p for p in self.params}
+        for name, value in bound.arguments.items():
+            bound.arguments[name] = params.check(value, by_name[name].annotation, name)
+
+
+class Registry:
+    """Methods by name, with aliases. Built once at start, read-only afterwards."""
+
+    def __init__(self) -> None:
+        self._methods: dict[str, Method] = {}
+        self._aliases: dict[str, str] = {}
+
+    def add(
+        self,
+        fn: MethodFn,
+        *,
+        name: str | None = None,
+        signature: inspect.Signature | None = None,
+        hints: dict[str, Any] | None = None,
+        aliases: Iterable[str] = (),
+    ) -> Method:
+        """Register `fn`; `signature`/`hints` describe it when it is an adapter."""
+        method = describe(fn, name=name, signature=signature, hints=hints)
+        if method.name in self._methods or method.name in self._aliases:
+            raise ValueError(f"duplicate RPC method {method.name!r}")
+        self._methods[method.name] = method
+        for alias in aliases:
+            if alias in self._methods or alias in self._aliases:
+                raise ValueError(f"duplicate RPC method {alias!r}")
+            self._aliases[alias] = method.name
+        return method
+
+    def get(self, name: str) -> Method | None:
+        method = self._methods.get(name)
+        if method is None and name in self._aliases:
+            method = self._methods[self._aliases[name]]
+        return method
+
+    def names(self) -> Iterator[str]:
+        """Every callable name, aliases included."""
+        yield from self._methods
+        yield from self._aliases
+
+    def __iter__(self) -> Iterator[Method]:
+        return iter(self._methods.values())
+
+    def __len__(self) -> int:
+        return len(self._methods)
+
+
+def describe(
+    fn: MethodFn,
+    *,
+    name: str | None = None,
+    signature: inspect.Signature | None = None,
+    hints: dict[str, Any] | None = None,
+) -> Method:
+    sig = signature or inspect.signature(fn)
+    resolved = hints if hints is not None else typing.get_type_hints(fn)
+    plist: list[Param] = []
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise TypeError(f"{fn.__qualname__}: *args/**kwargs cannot be an RPC contract")
+        annotation = resolved.get(p.name, Any)
+        params.json_schema(annotation)  # unsupported annotations fail at start, not per call
+        plist.append(
+            Param(
+                name=p.name,
+                annotation=annotation,
+                required=p.default is p.empty,
+                default=None if p.default is p.empty else p.default,
+                positional=p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD),
+            )
+        )
+    doc = inspect.getdoc(fn) or ""
+    summary, _, rest = doc.partition("\n")
+    return Method(
+        name=name or fn.__name__,
+        fn=fn,
+        signature=sig,
+        params=tuple(plist),
+        result=resolved.get("return", Any),
+        summary=summary.strip(),
+        description=rest.strip(),
+    )

@@ -1,0 +1,198 @@
+"""JSON-RPC over a Unix socket: newline-delimited frames both ways, many requests per
+connection answered as each completes. Access control is the socket file's mode (0660)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import socket
+import stat
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import structlog
+
+from mastod.rpc import errors
+from mastod.rpc.dispatch import Dispatcher, encode, error_frame
+from mastod.tasks import TaskSet
+
+log = structlog.get_logger(__name__)
+
+SOCKET_MODE = 0o660
+PARENT_MODE = 0o750
+MAX_IN_FLIGHT = 64  # per connection; reading pauses beyond it (back-pressure, bounded tasks)
+_CHUNK = 64 * 1024
+
+
+class SocketInUse(RuntimeError):
+    """Another process is listening on the configured socket path."""
+
+
+class UnixPeer:
+    transport = "unix"
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+
+    async def send(self, frame: str) -> None:
+        if self.writer.is_closing():
+            return
+        self.writer.write(frame.encode() + b"\n")
+        await self.writer.drain()
+
+
+class UnixServer:
+    def __init__(
+        self, path: Path, dispatcher: Dispatcher, *, max_frame_bytes: int, tasks: TaskSet
+    ) -> None:
+        self.path = path
+        self.dispatcher = dispatcher
+        self.max_frame_bytes = max_frame_bytes
+        self.tasks = tasks
+        self._server: asyncio.AbstractServer | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Listen on `self.path` (or on an inherited, already bound `sock`)."""
+        if sock is None:
+            sock = _bind(self.path)
+        self._server = await asyncio.start_unix_server(self._serve, sock=sock)
+
+    async def stop_accepting(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def close(self) -> None:
+        """Close listener and connections; remove the socket file."""
+        self._closing = True  # a connection accepted but not yet served closes at once
+        await self.stop_accepting()
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISSOCK(os.lstat(self.path).st_mode):
+                self.path.unlink()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        peer = UnixPeer(writer)
+        slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        try:
+            if self._closing:
+                return
+            async for frame in _frames(reader, self.max_frame_bytes):
+                if frame is None:
+                    too_big = errors.RpcError(
+                        errors.INVALID_REQUEST,
+                        f"Invalid request: frame larger than {self.max_frame_bytes} bytes",
+                    )
+                    await peer.send(encode(error_frame(too_big)))
+                    continue
+                await slots.acquire()
+                self.tasks.spawn(self._answer(frame, peer, slots), name="rpc.unix")
+            # The client finished sending (EOF): answer what it asked before closing.
+            for _ in range(MAX_IN_FLIGHT):
+                await slots.acquire()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+
+    async def _answer(self, frame: bytes, peer: UnixPeer, slots: asyncio.Semaphore) -> None:
+        try:
+            answer = await self.dispatcher.handle(frame, peer)
+            if answer is not None:
+                await peer.send(answer)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            slots.release()
+
+
+async def _frames(reader: asyncio.StreamReader, limit: int) -> AsyncIterator[bytes | None]:
+    """Yield each newline-terminated frame; None for one over `limit` (its bytes skipped).
+
+    Blank lines are ignored. A final frame without a newline counts at end of stream.
+    """
+    buffer = bytearray()
+    skipping = False
+    while True:
+        chunk = await reader.read(_CHUNK)
+        if not chunk:
+            if buffer.strip() and not skipping:
+                yield bytes(buffer)
+            return
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            if end < 0:
+                break
+            if skipping:
+                skipping = False
+            else:
+                buffer += chunk[start:end]
+                if len(buffer) > limit:
+                    yield None
+                elif buffer.strip():
+                    yield bytes(buffer)
+            buffer.clear()
+            start = end + 1
+        if not skipping:
+            buffer += chunk[start:]
+            if len(buffer) > limit:
+                buffer.clear()
+                skipping = True
+                yield None
+
+
+def _bind(path: Path) -> socket.socket:
+    """A listening socket at `path`, mode 0660; a stale socket file is replaced."""
+    parent = path.parent
+    if not parent.exists():
+        parent.mkdir(mode=PARENT_MODE, parents=True)
+    _remove_stale(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o117)  # never world-accessible, not even between bind and chmod
+    try:
+        sock.bind(str(path))
+    except OSError:
+        sock.close()
+        raise
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, SOCKET_MODE)
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _remove_stale(path: Path) -> None:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise SocketInUse(f"{path} exists and is not a socket; refusing to replace it")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError as exc:
+        if exc.errno not in (errno.ECONNREFUSED, errno.ENOENT):
+            raise
+        path.unlink(missing_ok=True)
+        log.info("unix.stale_socket_removed", path=str(path))
+        return
+    finally:
+        probe.close()
+    raise SocketInUse(f"{path} is in use by another process")
