@@ -104,8 +104,9 @@ async def tasks() -> AsyncIterator[TaskSet]:
 async def unix_server(
     tmp_path: Path, dispatcher: Dispatcher, tasks: TaskSet
 ) -> AsyncIterator[UnixServer]:
-    server = UnixServer(tmp_path / "run" / "mastod.sock", dispatcher, max_frame_bytes=4096,
-                        tasks=tasks)
+    server = UnixServer(
+        tmp_path / "run" / "mastod.sock", dispatcher, max_frame_bytes=4096, tasks=tasks
+    )
     await server.start()
     yield server
     await server.close()

@@ -31,7 +31,9 @@ def req(method: str, params: Any = None, id_: Any = 1) -> dict[str, Any]:
 
 async def test_success_by_name_and_by_position(dispatcher: Dispatcher) -> None:
     assert await ask(dispatcher, req("add", {"a": 2, "b": 3})) == {
-        "jsonrpc": "2.0", "result": 5, "id": 1,
+        "jsonrpc": "2.0",
+        "result": 5,
+        "id": 1,
     }
     assert (await ask(dispatcher, req("add", [2, 3], "x")))["result"] == 5
     assert (await ask(dispatcher, req("add", [2], None)))["result"] == 2
@@ -39,8 +41,13 @@ async def test_success_by_name_and_by_position(dispatcher: Dispatcher) -> None:
 
 @pytest.mark.parametrize(
     "frame",
-    [b"{", b"not json", b"\xff\xfe{}", b'{"jsonrpc": "2.0", "method": "add", "id": NaN}',
-     b"[" * 100_000 + b"]" * 100_000],
+    [
+        b"{",
+        b"not json",
+        b"\xff\xfe{}",
+        b'{"jsonrpc": "2.0", "method": "add", "id": NaN}',
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
 )
 async def test_parse_error(dispatcher: Dispatcher, frame: bytes) -> None:
     answer = await ask(dispatcher, frame)

@@ -85,7 +85,7 @@ async def test_oversized_frame_is_refused_and_connection_survives(
 
 async def test_garbage_gets_parse_error_and_next_call_works(unix_server: UnixServer) -> None:
     reader, writer = await open_conn(unix_server)
-    writer.write(b"\xff\xfe garbage\n\n   \n{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"add\",\"params\":[1]}\n")
+    writer.write(b'\xff\xfe garbage\n\n   \n{"jsonrpc":"2.0","id":7,"method":"add","params":[1]}\n')
     assert (await read_frame(reader))["error"]["code"] == -32700
     assert (await read_frame(reader))["result"] == 1
     writer.close()
@@ -146,7 +146,7 @@ async def test_close_ends_connections_and_removes_the_socket_file(
 @pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
 async def test_shell_one_liner_with_socat(unix_server: UnixServer) -> None:
     proc = await asyncio.create_subprocess_shell(
-        f"echo '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"add\",\"params\":[40,2]}}' "
+        f'echo \'{{"jsonrpc":"2.0","id":1,"method":"add","params":[40,2]}}\' '
         f"| socat -t 5 - UNIX-CONNECT:{unix_server.path}",
         stdout=subprocess.PIPE,
     )
