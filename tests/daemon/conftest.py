@@ -1,0 +1,192 @@
+"""The real daemon as a subprocess (`python -m mastod serve`) on loopback, against a small
+aiohttp upstream that answers like Mastodon, with systemd's notify socket emulated."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp import web
+
+ACCESS_TOKEN = "upstream-access-token-5f1c2b"
+STATUS = {
+    "id": "109",
+    "content": "<p>hello</p>",
+    "visibility": "public",
+    "media_attachments": [{"id": "1", "type": "image"}],
+    "tags": [{"name": "demo", "url": "https://u.example/tags/demo"}],
+    "account": {"id": "1", "username": "alice", "acct": "alice"},
+}
+
+
+@dataclass
+class Upstream:
+    url: str
+    seen: list[tuple[str, str, str | None]] = field(default_factory=list)
+    delay: float = 0.0
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    state = Upstream(url="")
+
+    async def status(request: web.Request) -> web.Response:
+        state.seen.append(("GET", request.raw_path, request.headers.get("Authorization")))
+        await asyncio.sleep(state.delay)
+        if request.match_info["id"] != "109":
+            return web.json_response({"error": "Record not found"}, status=404)
+        return web.json_response(STATUS)
+
+    async def me(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {ACCESS_TOKEN}":
+            return web.json_response({"error": "The access token is invalid"}, status=401)
+        return web.json_response(
+            {"id": "1", "username": "alice", "acct": "alice", "url": "https://u.example/@alice"}
+        )
+
+    app = web.Application()
+    app.router.add_get("/api/v1/statuses/{id}", status)
+    app.router.add_get("/api/v1/accounts/verify_credentials", me)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    state.url = f"http://127.0.0.1:{port}"
+    yield state
+    await runner.cleanup()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Daemon:
+    proc: asyncio.subprocess.Process
+    socket_path: Path
+    http_url: str
+    token_file: Path
+    notify: socket.socket
+    config_path: Path
+    stderr_lines: list[str] = field(default_factory=list)
+
+    @property
+    def rpc_token(self) -> str:
+        return self.token_file.read_text().strip()
+
+    async def notifications(self, until: str, timeout: float = 10.0) -> list[str]:
+        """sd_notify datagrams received until one contains `until`."""
+        loop = asyncio.get_running_loop()
+        got: list[str] = []
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            try:
+                data = await asyncio.wait_for(loop.sock_recv(self.notify, 4096), 0.2)
+            except TimeoutError:
+                continue
+            got.append(data.decode())
+            if until in got[-1]:
+                return got
+        raise AssertionError(f"no {until} from the daemon within {timeout}s: {got}")
+
+    async def call(self, method: str, params: Any = None) -> Any:
+        reader, writer = await asyncio.open_unix_connection(str(self.socket_path))
+        frame: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method}
+        if params is not None:
+            frame["params"] = params
+        writer.write(json.dumps(frame).encode() + b"\n")
+        answer = json.loads(await asyncio.wait_for(reader.readline(), 10))
+        writer.close()
+        return answer
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+        return await asyncio.wait_for(self.proc.wait(), 20)
+
+
+def write_config(tmp_path: Path, base_url: str, **extra: Any) -> Path:
+    token_file = tmp_path / "access-token"
+    token_file.write_text(ACCESS_TOKEN + "\n")
+    token_file.chmod(0o600)
+    doc: dict[str, Any] = {
+        "mastodon": {"base_url": base_url, "access_token_file": str(token_file)},
+        "rpc": {
+            "unix_socket": str(tmp_path / "run" / "mastod.sock"),
+            "http": {"host": "127.0.0.1", "port": free_port()},
+            "token_file": str(tmp_path / "state" / "rpc.token"),
+        },
+        "notifications": {"source": "none"},
+        "state_dir": str(tmp_path / "state"),
+        "log": {"level": "debug", "format": "json"},
+    }
+    for key, value in extra.items():
+        doc[key] = {**doc.get(key, {}), **value}
+    path = tmp_path / "mastod.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+async def start_daemon(
+    tmp_path: Path, config_path: Path, env: dict[str, str] | None = None
+) -> Daemon:
+    doc = yaml.safe_load(config_path.read_text())
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify_path = tmp_path / "notify.sock"
+    notify.bind(str(notify_path))
+    notify.setblocking(False)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mastod",
+        "serve",
+        "--config",
+        str(config_path),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "NOTIFY_SOCKET": str(notify_path), **(env or {})},
+    )
+    http = doc["rpc"]["http"]
+    daemon = Daemon(
+        proc=proc,
+        socket_path=Path(doc["rpc"]["unix_socket"]),
+        http_url=f"http://{http['host']}:{http['port']}",
+        token_file=Path(doc["rpc"]["token_file"]),
+        notify=notify,
+        config_path=config_path,
+    )
+
+    async def pump() -> None:
+        assert proc.stderr is not None
+        async for line in proc.stderr:
+            daemon.stderr_lines.append(line.decode())
+
+    daemon._pump = asyncio.create_task(pump())  # type: ignore[attr-defined]
+    return daemon
+
+
+@pytest.fixture
+async def daemon(tmp_path: Path, upstream: Upstream) -> AsyncIterator[Daemon]:
+    config = write_config(tmp_path, upstream.url)
+    running = await start_daemon(tmp_path, config)
+    await running.notifications(until="READY=1")
+    yield running
+    if running.proc.returncode is None:
+        running.proc.kill()
+        await running.proc.wait()
+    await running._pump  # type: ignore[attr-defined]
+    running.notify.close()

@@ -1,0 +1,177 @@
+"""The whole daemon as systemd runs it: start, READY, calls on every transport, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from tests.daemon.conftest import (
+    ACCESS_TOKEN,
+    Daemon,
+    Upstream,
+    start_daemon,
+    write_config,
+)
+
+
+async def test_ready_only_when_listening(daemon: Daemon) -> None:
+    assert stat.S_IMODE(os.stat(daemon.socket_path).st_mode) == 0o660
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{daemon.http_url}/health") as response,
+    ):
+        assert (await response.json())["status"] == "ok"
+    assert stat.S_IMODE(os.stat(daemon.token_file).st_mode) == 0o600
+
+
+async def test_get_status_end_to_end_over_the_socket(daemon: Daemon, upstream: Upstream) -> None:
+    answer = await daemon.call("get_status", {"status_id": "109"})
+    result = answer["result"]
+    assert result["id"] == "109"
+    assert result["attachments"] == [{"id": "1", "type": "image"}]
+    assert result["hashtags"][0]["name"] == "demo"
+    assert "media_attachments" not in result
+    assert "tags" not in result
+    assert upstream.seen[-1] == ("GET", "/api/v1/statuses/109", f"Bearer {ACCESS_TOKEN}")
+    missing = await daemon.call("mastodon.get_status", [404])
+    assert missing["error"]["code"] == -32004
+    assert missing["error"]["data"] == {"http_status": 404, "error": "Record not found"}
+
+
+async def test_http_and_websocket_with_the_generated_token(daemon: Daemon) -> None:
+    headers = {"Authorization": f"Bearer {daemon.rpc_token}"}
+    frame = {"jsonrpc": "2.0", "id": 1, "method": "get_status", "params": ["109"]}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{daemon.http_url}/rpc", json=frame, headers=headers) as r:
+            assert (await r.json())["result"]["id"] == "109"
+        async with session.ws_connect(f"{daemon.http_url}/rpc", headers=headers) as ws:
+            await ws.send_json(frame)
+            assert (await ws.receive_json(timeout=5))["result"]["id"] == "109"
+        async with session.post(f"{daemon.http_url}/rpc", json=frame) as r:
+            assert r.status == 401
+
+
+async def test_status_and_discover(daemon: Daemon) -> None:
+    status = (await daemon.call("status"))["result"]
+    assert status["account"]["acct"] == "alice"
+    assert status["version"]
+    assert set(status["listeners"]) == {"unix", "http"}
+    assert ACCESS_TOKEN not in json.dumps(status)
+    assert daemon.rpc_token not in json.dumps(status)
+    doc = (await daemon.call("rpc.discover"))["result"]
+    names = {m["name"] for m in doc["methods"]}
+    assert {"get_status", "status", "rpc.discover"} <= names
+
+
+async def test_sigterm_finishes_in_flight_calls_and_cleans_up(
+    daemon: Daemon, upstream: Upstream
+) -> None:
+    upstream.delay = 1.0
+    reader, writer = await asyncio.open_unix_connection(str(daemon.socket_path))
+    writer.write(b'{"jsonrpc":"2.0","id":"late","method":"get_status","params":["109"]}\n')
+    await writer.drain()
+    await asyncio.sleep(0.3)  # the call is now waiting on the upstream
+    daemon.proc.terminate()
+    answer = json.loads(await asyncio.wait_for(reader.readline(), 10))
+    assert answer["result"]["id"] == "109"
+    writer.close()
+    assert await daemon.stop() == 0
+    got = await daemon.notifications(until="STOPPING=1")
+    assert any("STOPPING=1" in g for g in got)
+    assert not daemon.socket_path.exists()
+
+
+async def test_logs_hold_no_secret_and_one_line_per_call(daemon: Daemon) -> None:
+    await daemon.call("get_status", ["109"])
+    await daemon.call("status")
+    headers = {"Authorization": f"Bearer {daemon.rpc_token}"}
+    async with aiohttp.ClientSession() as session:
+        frame = {"jsonrpc": "2.0", "id": 1, "method": "status"}
+        async with session.post(f"{daemon.http_url}/rpc", json=frame, headers=headers):
+            pass
+    rpc_token = daemon.rpc_token
+    assert await daemon.stop() == 0
+    await daemon._pump  # type: ignore[attr-defined]
+    records = [json.loads(line) for line in daemon.stderr_lines if line.startswith("{")]
+    assert records, daemon.stderr_lines
+    text = "".join(daemon.stderr_lines)
+    assert ACCESS_TOKEN not in text
+    assert rpc_token not in text
+    calls = [r for r in records if r["event"] == "rpc.call"]
+    assert [(c["method"], c["transport"], c["outcome"]) for c in calls] == [
+        ("get_status", "unix", "ok"),
+        ("status", "unix", "ok"),
+        ("status", "http", "ok"),
+    ]
+
+
+async def test_watchdog_pings(tmp_path: Path, upstream: Upstream) -> None:
+    config = write_config(tmp_path, upstream.url)
+    daemon = await start_daemon(tmp_path, config, env={"WATCHDOG_USEC": "200000"})
+    try:
+        await daemon.notifications(until="READY=1")
+        pings = await daemon.notifications(until="WATCHDOG=1")
+        pings += await daemon.notifications(until="WATCHDOG=1")
+        assert sum("WATCHDOG=1" in p for p in pings) >= 2
+    finally:
+        assert await daemon.stop() == 0
+        await daemon._pump  # type: ignore[attr-defined]
+        daemon.notify.close()
+
+
+async def run_cli(*args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mastod",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_cli_call(daemon: Daemon) -> None:
+    code, out, err = await run_cli(
+        "call", "get_status", "status_id=109", "--socket", str(daemon.socket_path)
+    )
+    assert (code, json.loads(out)["id"], err) == (0, "109", "")
+    code, out, err = await run_cli(
+        "call", "--config", str(daemon.config_path), "get_status", "--json", '{"status_id": "nope"}'
+    )
+    assert (code, out) == (1, "")
+    assert json.loads(err)["code"] == -32004
+    code, out, err = await run_cli(
+        "call", "get_status", "status_id:=[1", "--socket", str(daemon.socket_path)
+    )
+    assert code == 2
+    assert "status_id: not valid JSON" in err
+
+
+async def test_cli_call_without_a_daemon(tmp_path: Path) -> None:
+    code, out, err = await run_cli("call", "status", "--socket", str(tmp_path / "none.sock"))
+    assert code == 1
+    assert "is `mastod serve` running?" in err
+
+
+async def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, upstream: Upstream) -> None:
+    config = write_config(
+        tmp_path, upstream.url, rpc={"http": {"host": "127.0.0.1", "port": 70000}}
+    )
+    for command in ("check-config", "serve"):
+        code, out, err = await run_cli(command, "--config", str(config))
+        assert code == 2
+        assert "rpc.http.port" in err
+        assert len(err.strip().splitlines()) == 1
+        assert "Traceback" not in err
+    good = write_config(tmp_path, upstream.url)
+    code, out, err = await run_cli("check-config", "--config", str(good))
+    assert code == 0
