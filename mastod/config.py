@@ -6,10 +6,21 @@ The dataclasses below are the contract every other module reads. Loading and val
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import math
 import os
+import secrets
+import stat
+import types
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
 
 NotificationSource = Literal["auto", "push", "streaming", "none"]
 PushPolicy = Literal["all", "followed", "follower", "none"]
@@ -26,6 +37,65 @@ DEFAULT_NOTIFICATION_TYPES: tuple[str, ...] = (
     "poll",
     "update",
 )
+
+
+# Mastodon's Notification::TYPES (app/models/notification.rb, 4.5); `notifications.types` and
+# push alerts accept these.
+NOTIFICATION_TYPES: frozenset[str] = frozenset(
+    {
+        *DEFAULT_NOTIFICATION_TYPES,
+        "severed_relationships",
+        "moderation_warning",
+        "annual_report",
+        "admin.sign_up",
+        "admin.report",
+        "quote",
+        "quoted_update",
+        "added_to_collection",
+        "collection_update",
+    }
+)
+
+# Field metadata read by the generic validator: numbers must be positive unless "min"/"max"
+# (inclusive) say otherwise; "check" normalises a value or raises ValueError(reason).
+_PORT: Mapping[str, Any] = {"min": 1, "max": 65535}
+_NON_NEGATIVE: Mapping[str, Any] = {"min": 0}
+
+
+def _http_url(value: str, *, allow_path: bool) -> str:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ValueError("must be an http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL with a host, like https://mastodon.example")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not contain credentials")
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ValueError("must not have a query or fragment")
+    path = parts.path.removesuffix("/")
+    if path and not allow_path:
+        raise ValueError("must not have a path (give the instance root, like https://host)")
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _check_base_url(value: str) -> str:
+    return _http_url(value, allow_path=False)
+
+
+def _check_public_url(value: str) -> str:
+    return _http_url(value, allow_path=True)
+
+
+def _check_types(value: tuple[str, ...]) -> tuple[str, ...]:
+    for name in value:
+        if name not in NOTIFICATION_TYPES:
+            known = ", ".join(sorted(NOTIFICATION_TYPES))
+            raise ValueError(f"unknown notification type {name!r} (expected some of: {known})")
+    if not value:
+        raise ValueError("must list at least one type (or set notifications.source: none)")
+    return tuple(dict.fromkeys(value))
 
 
 def _runtime_dir() -> Path:
@@ -61,13 +131,15 @@ def socket_candidates() -> tuple[Path, ...]:
 
 @dataclass(frozen=True, slots=True)
 class MastodonConfig:
-    base_url: str
+    base_url: str = field(metadata={"check": _check_base_url})
     access_token: str | None = field(default=None, repr=False)
     access_token_file: Path | None = None
     timeout: float = 30.0  # seconds, whole request
     connect_timeout: float = 10.0
-    max_retries: int = 3  # idempotent requests only, on 502/503/504 and connection errors
-    rate_limit_max_wait: float = 60.0  # on 429, wait for X-RateLimit-Reset when it is this close
+    # idempotent requests only, on 502/503/504 and connection errors
+    max_retries: int = field(default=3, metadata=_NON_NEGATIVE)
+    # on 429, wait for X-RateLimit-Reset when it is this close
+    rate_limit_max_wait: float = field(default=60.0, metadata=_NON_NEGATIVE)
     media_poll_timeout: float = 60.0  # upload_media: how long to wait for 202 -> 200
     media_poll_interval: float = 1.0
     max_sessions: int = 8  # pooled client sessions for per-call base_url/access_token overrides
@@ -76,7 +148,7 @@ class MastodonConfig:
 @dataclass(frozen=True, slots=True)
 class HttpConfig:
     host: str = "127.0.0.1"
-    port: int = 8765
+    port: int = field(default=8765, metadata=_PORT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +165,9 @@ class RpcConfig:
 @dataclass(frozen=True, slots=True)
 class NotificationsConfig:
     source: NotificationSource = "auto"
-    types: tuple[str, ...] = DEFAULT_NOTIFICATION_TYPES
+    types: tuple[str, ...] = field(
+        default=DEFAULT_NOTIFICATION_TYPES, metadata={"check": _check_types}
+    )
     policy: PushPolicy = "all"
     queue_size: int = 1000  # per subscriber, before it gets a `dropped` marker
 
@@ -101,8 +175,8 @@ class NotificationsConfig:
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
     host: str = "127.0.0.1"
-    port: int = 8766
-    public_url: str | None = None
+    port: int = field(default=8766, metadata=_PORT)
+    public_url: str | None = field(default=None, metadata={"check": _check_public_url})
     max_body_bytes: int = 64 * 1024
     unsubscribe_on_exit: bool = False
 
@@ -137,3 +211,262 @@ class ConfigError(Exception):
         super().__init__(f"{key}: {reason}" if key else reason)
         self.key = key
         self.reason = reason
+
+
+def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
+    """`$MASTOD_CONFIG`, else `./config/mastod.yaml`."""
+    configured = env.get("MASTOD_CONFIG", "").strip()
+    return Path(configured).expanduser() if configured else Path("config") / "mastod.yaml"
+
+
+def load_config(
+    path: Path | None,
+    *,
+    env: Mapping[str, str] = os.environ,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Read, validate and freeze the config; `overrides` are merged over the file first.
+
+    With `path=None` no file is read: the document is `overrides` alone (`serve --sandbox`).
+    The access token comes from `mastodon.access_token`, else `mastodon.access_token_file`,
+    else `$MASTOD_ACCESS_TOKEN`, else the systemd credential `mastodon-access-token`, else
+    none (public endpoints only). The ngrok token likewise from `ngrok.auth_token`, else
+    `$NGROK_AUTHTOKEN`, else the credential `ngrok-auth-token`.
+    """
+    document = _read_yaml(path) if path is not None else {}
+    if overrides:
+        document = _merge(document, overrides)
+    config: Config = _build(Config, document, "")
+    if config.rpc.unix_socket is None and config.rpc.http is None:
+        raise ConfigError("rpc", "unix_socket and http are both null: no way to reach the daemon")
+    mastodon = config.mastodon
+    if mastodon.access_token is not None and mastodon.access_token_file is not None:
+        raise ConfigError(
+            "mastodon.access_token_file", "set access_token or access_token_file, not both"
+        )
+    if mastodon.access_token is None:
+        if mastodon.access_token_file is not None:
+            token = _read_secret(mastodon.access_token_file, "mastodon.access_token_file", 0o004)
+        else:
+            token = _env_secret(
+                env, "MASTOD_ACCESS_TOKEN", "mastodon-access-token", "mastodon.access_token"
+            )
+        mastodon = dataclasses.replace(mastodon, access_token=token)
+    ngrok = config.ngrok
+    if ngrok.auth_token is None:
+        token = _env_secret(env, "NGROK_AUTHTOKEN", "ngrok-auth-token", "ngrok.auth_token")
+        ngrok = dataclasses.replace(ngrok, auth_token=token)
+    return dataclasses.replace(config, mastodon=mastodon, ngrok=ngrok)
+
+
+def load_or_create_rpc_token(path: Path) -> str:
+    """The HTTP/WebSocket bearer token: read from `path`, or generated and stored there 0600."""
+    existing = _read_secret(path, "rpc.token_file", 0o044, missing_ok=True)
+    if existing is not None:
+        return existing
+    token = secrets.token_urlsafe(32)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as file:
+                file.write(token + "\n")
+                file.flush()
+                os.fsync(file.fileno())
+            # link() publishes the complete file under its name, and never over another one
+            os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    except FileExistsError:  # another process created it first: use theirs
+        existing = _read_secret(path, "rpc.token_file", 0o044)
+        assert existing is not None
+        return existing
+    except OSError as exc:
+        raise ConfigError("rpc.token_file", f"cannot create {path}: {_reason(exc)}") from None
+    return token
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("", f"cannot read {path}: {_reason(exc)}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        # problem and mark only: str(exc) quotes the offending line, which may hold a token
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(
+            "", f"{path}: {where}invalid YAML: {exc.problem or exc.context}"
+        ) from None
+    except yaml.YAMLError:
+        raise ConfigError("", f"{path}: invalid YAML") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ConfigError("", f"{path}: the top level must be a mapping, got {_show(document)}")
+    return document
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        old = merged.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            value = _merge(old, value)
+        merged[key] = value
+    return merged
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _build(cls: Any, data: object, key: str) -> Any:
+    """A `cls` instance from a mapping, every field converted and checked by its type hint."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(key, f"must be a mapping, got {_show(data)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for name in data:
+        if name not in fields:
+            expected = ", ".join(fields)
+            raise ConfigError(_join(key, str(name)), f"unknown key (expected one of: {expected})")
+    values = {}
+    for f in fields.values():
+        sub = _join(key, f.name)
+        if f.name not in data:
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+                continue
+            if not dataclasses.is_dataclass(_hints(cls)[f.name]):
+                raise ConfigError(sub, "required")
+            data = {**data, f.name: {}}  # a missing section: report its first missing key
+        value = _convert(_hints(cls)[f.name], data[f.name], sub, secret=not f.repr)
+        values[f.name] = None if value is None else _check(f, value, sub)
+    return cls(**values)
+
+
+_KINDS: Mapping[object, str] = {
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    Path: "a path",
+    tuple: "a list",
+}
+
+
+def _convert(tp: Any, value: object, key: str, *, secret: bool, nullable: bool = False) -> Any:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (types.UnionType, typing.Union):
+        if value is None:
+            return None
+        inner = next(arg for arg in args if arg is not type(None))
+        return _convert(inner, value, key, secret=secret, nullable=True)
+    if origin is Literal:
+        if isinstance(value, str) and value in args:
+            return value
+        raise ConfigError(key, f"must be one of {', '.join(args)}")
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key)
+    if isinstance(value, str) and tp in (str, Path):
+        if not value.strip():
+            raise ConfigError(key, "must not be empty")
+        return value.strip() if tp is str else Path(value.strip()).expanduser()
+    if isinstance(value, bool):
+        if tp is bool:
+            return value
+    elif tp is int and isinstance(value, int):
+        return value
+    elif tp is float and isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    if origin is tuple and isinstance(value, list | tuple):
+        return tuple(
+            _convert(args[0], item, f"{key}[{i}]", secret=secret) for i, item in enumerate(value)
+        )
+    kind = _KINDS.get(origin or tp, str(tp)) + (" or null" if nullable else "")
+    got = type(value).__name__ if secret else _show(value)
+    raise ConfigError(key, f"must be {kind}, got {got}")
+
+
+def _check(f: dataclasses.Field[Any], value: Any, key: str) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        low, high = f.metadata.get("min"), f.metadata.get("max")
+        if low is None and value <= 0:
+            raise ConfigError(key, "must be positive")
+        if low is not None and high is not None and not low <= value <= high:
+            raise ConfigError(key, f"must be {low}-{high}")
+        if low is not None and value < low:
+            raise ConfigError(key, f"must be at least {low}")
+    check: Callable[[Any], Any] | None = f.metadata.get("check")
+    if check is None:
+        return value
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise ConfigError(key, str(exc)) from None
+
+
+def _read_secret(path: Path, key: str, forbidden: int, *, missing_ok: bool = False) -> str | None:
+    """A token file's stripped text; refused if its mode has any `forbidden` bit."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if missing_ok:
+            return None
+        raise ConfigError(key, f"cannot read {path}: No such file or directory") from None
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {path}: {_reason(exc)}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(key, f"cannot read {path}: not a regular file")
+        if stat.S_IMODE(info.st_mode) & forbidden:
+            who = "other users" if forbidden == 0o004 else "group or other users"
+            raise ConfigError(key, f"{path} is readable by {who} (chmod 600 it)")
+        text = os.read(fd, 1 << 16).decode("utf-8").strip()  # a token, not a document
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(key, f"cannot read {path}: {_reason(exc)}") from None
+    finally:
+        os.close(fd)
+    if not text:
+        raise ConfigError(key, f"cannot read {path}: the file is empty")
+    return text
+
+
+def _env_secret(env: Mapping[str, str], variable: str, credential: str, key: str) -> str | None:
+    """`$variable`, else the systemd credential (LoadCredential=) of that name, else None."""
+    value = env.get(variable, "").strip()
+    if value:
+        return value
+    directory = env.get("CREDENTIALS_DIRECTORY")
+    if not directory:
+        return None
+    return _read_secret(Path(directory) / credential, key, 0o004, missing_ok=True)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
+
+
+def _show(value: object) -> str:
+    """A short, YAML-flavoured description of a (non-secret) value for an error message."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "a list"
+    return "a mapping" if isinstance(value, Mapping) else type(value).__name__
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key else name

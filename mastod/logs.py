@@ -1,0 +1,166 @@
+"""Logging: structlog for our code, stdlib logging (aiohttp, pyngrok, asyncio) in the same format.
+
+Everything goes to one stdlib handler whose `ProcessorFormatter` renders both kinds of record:
+console on a terminal, one JSON object per line otherwise (journald). Just before rendering, a
+redaction processor replaces every registered secret (`register_secret`), the values of
+secret-looking keys and `access_token=` in URLs with `[REDACTED]` — in the event text, nested
+values and formatted tracebacks alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from collections.abc import Mapping
+from typing import TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+REDACTED = "[REDACTED]"
+
+# Values of keys named like these are never logged (`token_file`, `token_count` are fine).
+_SECRET_KEY = re.compile(
+    r"(?:^|[_-])(?:token|secret|password|passwd|authorization|cookie|api[_-]?key)$", re.IGNORECASE
+)
+# Credentials that travel inside strings: URL query parameters and Authorization headers.
+_SECRET_IN_TEXT = re.compile(
+    r"(?P<lead>[?&;](?:access_token|auth_token|token|password|secret)=)[^&#\s\"'<>]+"
+    r"|(?P<scheme>\bBearer\s+)[A-Za-z0-9._~+/=-]{8,}",
+    re.IGNORECASE,
+)
+
+_secrets: set[str] = set()
+_secrets_pattern: re.Pattern[str] | None = None
+_secrets_lock = threading.Lock()
+_handler: logging.Handler | None = None
+
+
+def register_secret(value: str | None) -> None:
+    """Never log `value`: it is replaced by `[REDACTED]` wherever it appears from now on."""
+    global _secrets_pattern
+    if not value or value in _secrets:
+        return
+    with _secrets_lock:
+        _secrets.add(value)
+        # longest first, so a secret that contains another one is masked whole
+        ordered = sorted(_secrets, key=len, reverse=True)
+        _secrets_pattern = re.compile("|".join(map(re.escape, ordered)))
+
+
+def redact_text(text: str) -> str:
+    """`text` with registered secrets and URL/header credentials masked."""
+    pattern = _secrets_pattern
+    if pattern is not None:
+        text = pattern.sub(REDACTED, text)
+    return _SECRET_IN_TEXT.sub(_mask_credential, text)
+
+
+def _mask_credential(match: re.Match[str]) -> str:
+    return (match["lead"] or match["scheme"]) + REDACTED
+
+
+def _redact_value(value: object) -> object:
+    if isinstance(value, str):
+        return redact_text(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, Mapping):
+        return {
+            key: REDACTED if _is_secret_key(key, item) else _redact_value(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact_value(item) for item in value]
+    # anything else (URLs, exceptions, objects) would be rendered by repr() after us
+    return redact_text(repr(value))
+
+
+def _is_secret_key(key: object, value: object) -> bool:
+    return isinstance(key, str) and value is not None and _SECRET_KEY.search(key) is not None
+
+
+def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: mask secrets everywhere in the event (run it right before rendering)."""
+    return {
+        key: REDACTED if _is_secret_key(key, value) else _redact_value(value)
+        for key, value in event_dict.items()
+    }
+
+
+def _annotate() -> list[Processor]:
+    """What structlog events and foreign (stdlib) records both get, after the context."""
+    return [
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+    ]
+
+
+def _renderer(fmt: str, stream: TextIO) -> Processor:
+    if fmt == "console" or (fmt == "auto" and _isatty(stream)):
+        return structlog.dev.ConsoleRenderer(colors=_isatty(stream))
+    return structlog.processors.JSONRenderer()
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or minimal stream
+        return False
+
+
+def configure_logging(
+    level: str = "info",
+    fmt: str = "auto",
+    stream: TextIO = sys.stderr,
+) -> None:
+    """Route structlog and stdlib logging to `stream` at `level`; safe to call again.
+
+    A later call (after the config is loaded, say) replaces the handler of the earlier one.
+    """
+    global _handler
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}")
+    if fmt not in ("auto", "console", "json"):
+        raise ValueError(f"unknown log format {fmt!r}")
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.contextvars.merge_contextvars, *_annotate()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            # tracebacks become plain text here so that `redact` sees them
+            structlog.processors.format_exc_info,
+            redact,
+            _renderer(fmt, stream),
+        ],
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    if _handler is not None:
+        root.removeHandler(_handler)
+    root.addHandler(handler)
+    root.setLevel(numeric)
+    _handler = handler
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.filter_by_level,
+            *_annotate(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        # uncached: a logger used before a reconfiguration (or capture_logs()) follows it
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    """A structlog logger over the stdlib logger `name` (e.g. `get_logger(__name__)`)."""
+    logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
+    return logger
