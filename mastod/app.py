@@ -21,10 +21,11 @@ from aiohttp import web
 
 from mastod import __version__
 from mastod.actions._registry import collect
+from mastod.actions.pagination import paginate
 from mastod.config import Config
 from mastod.mastodon.client import MastodonClient
 from mastod.mastodon.errors import MastodonError
-from mastod.rpc.actions import register_actions
+from mastod.rpc.actions import register_actions, register_paginate
 from mastod.rpc.builtins import register_builtins
 from mastod.rpc.dispatch import Dispatcher
 from mastod.rpc.http import create_rpc_app
@@ -87,6 +88,7 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
     client = MastodonClient(config.mastodon)
     registry = Registry()
     register_actions(registry, collect(), client)
+    register_paginate(registry, paginate, client)
     register_builtins(registry, state)
     dispatcher = Dispatcher(registry)
     rpc = config.rpc

@@ -63,3 +63,16 @@ class Unreachable(MastodonError):
 
 class MediaNotReady(MastodonError):
     """Uploaded media did not finish processing within the configured time."""
+
+
+class InvalidParam(ValueError):
+    """A parameter's value cannot be used (unreadable file, empty path id, bad cursor, ...).
+
+    Raised before anything is sent; `mastod.rpc.errors` maps it to JSON-RPC -32602 with
+    `param` named. `reason` is written for the caller and holds no secret.
+    """
+
+    def __init__(self, param: str, reason: str) -> None:
+        super().__init__(f"{param}: {reason}")
+        self.param = param
+        self.reason = reason

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from mastod.actions._registry import ActionFn
+from mastod.rpc.params import InvalidParams, check
 from mastod.rpc.registry import Registry
 
 _OVERRIDES = (
@@ -27,7 +28,9 @@ class ApiProvider(Protocol):
     def api(self, base_url: str | None = None, access_token: str | None = None) -> Any: ...
 
 
-def register_actions(registry: Registry, actions: Iterable[ActionFn], client: ApiProvider) -> None:
+def register_actions(
+    registry: Registry, actions: Iterable[ActionFn], client: ApiProvider, *, aliases: bool = True
+) -> None:
     for fn in actions:
         signature = inspect.signature(fn)
         own = list(signature.parameters.values())
@@ -40,8 +43,30 @@ def register_actions(registry: Registry, actions: Iterable[ActionFn], client: Ap
             name=fn.__name__,
             signature=signature.replace(parameters=[*own[1:], *_OVERRIDES]),
             hints=hints,
-            aliases=[f"mastodon.{fn.__name__}"],
+            aliases=[f"mastodon.{fn.__name__}"] if aliases else [],
         )
+
+
+def register_paginate(registry: Registry, paginate: ActionFn, client: ApiProvider) -> None:
+    """Expose `paginate` like an action; the `params` it passes on to the named list method
+    are checked against that method's own signature first, as a direct call would be."""
+
+    async def checked(
+        api: Any, method: str, params: dict[str, Any] | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        target = registry.get(method)
+        if target is not None and params:
+            try:
+                bound = target.signature.bind_partial(**params)
+            except TypeError as exc:
+                raise InvalidParams(f"params: {exc}") from None
+            for name, value in bound.arguments.items():
+                annotation = next(p.annotation for p in target.params if p.name == name)
+                check(value, annotation, f"params.{name}")
+        return await paginate(api, method, params, *args, **kwargs)
+
+    functools.update_wrapper(checked, paginate)
+    register_actions(registry, [checked], client, aliases=False)
 
 
 def _bind(fn: ActionFn, client: ApiProvider) -> ActionFn:

@@ -63,7 +63,7 @@ def from_exception(exc: BaseException) -> RpcError | None:
     """The client-facing error for `exc`, or None when it is unexpected (a bug: log it)."""
     if isinstance(exc, RpcFault):
         return RpcError(exc.code, exc.message, exc.data)
-    if isinstance(exc, InvalidParams):
+    if isinstance(exc, InvalidParams | m.InvalidParam):
         return RpcError(INVALID_PARAMS, f"Invalid params: {exc}")
     if isinstance(exc, m.MastodonError):
         for cls in type(exc).__mro__:

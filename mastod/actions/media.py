@@ -1,0 +1,45 @@
+"""Media attachments: upload local files and update their description or thumbnail.
+
+File parameters are paths of local files, read and streamed by the daemon. Large media is
+processed asynchronously by Mastodon; both actions return once it is ready to attach.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mastod.actions._registry import Id, action
+from mastod.mastodon.client import Api
+from mastod.mastodon.errors import InvalidParam
+from mastod.mastodon.media import processed
+
+
+@action
+async def upload_media(
+    api: Api, file: str, description: str | None = None, thumbnail: str | None = None
+) -> dict[str, Any]:
+    """Upload media that can be used as attachments."""
+    files = {"file": file, "thumbnail": thumbnail}
+    params = {"description": description}
+    return await processed(api, await api.request("POST", "/api/v2/media", params, files=files))
+
+
+@action
+async def update_media(
+    api: Api,
+    media_id: Id,
+    file: str | None = None,
+    description: str | None = None,
+    thumbnail: str | None = None,
+) -> dict[str, Any]:
+    """Update a media attachment's description or thumbnail."""
+    # Mastodon keeps the uploaded file: PUT /api/v1/media/:id takes only description, focus
+    # and thumbnail. Sending `file` anyway (as the original plugin did) would be silently
+    # ignored, so it is refused with the way out.
+    if file is not None:
+        raise InvalidParam("file", "Mastodon cannot replace an uploaded file; upload a new one")
+    params = {"media_id": media_id, "description": description}
+    result = await api.request(
+        "PUT", "/api/v1/media/{media_id}", params, files={"thumbnail": thumbnail}
+    )
+    return await processed(api, result)

@@ -1,0 +1,32 @@
+"""Notifications: read and dismiss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mastod.actions._registry import Id, action
+from mastod.mastodon.client import Api
+
+
+@action
+async def get_notifications(
+    api: Api,
+    notification_id: Id | None = None,
+    min_id: Id | None = None,
+    max_id: Id | None = None,
+    limit: int = 20,
+) -> Any:
+    """Get the list of notifications of the user (one notification if notification_id is given)."""
+    if notification_id is not None:
+        path = "/api/v1/notifications/{notification_id}"
+        return await api.get(path, {"notification_id": notification_id})
+    return await api.get("/api/v1/notifications", locals())
+
+
+@action
+async def dismiss_notifications(api: Api, notification_id: Id | None = None) -> None:
+    """Dismiss notifications (only notification_id if given, else all of them)."""
+    if notification_id is not None:
+        await api.post("/api/v1/notifications/{notification_id}/dismiss", locals())
+    else:
+        await api.post("/api/v1/notifications/clear")

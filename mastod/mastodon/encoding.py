@@ -1,0 +1,148 @@
+"""How an action's parameters become a Mastodon request: path, query string, form or multipart body.
+
+Rails conventions, which Mastodon (and the servers that copy its API) parse:
+lists as `key[]=a&key[]=b`, booleans as `true`/`false`, mappings as `key[sub]=v`, lists of
+mappings as `key[0][sub]=v` (`fields_attributes`). None means "not given" and is never sent;
+an explicit `false` or `0` is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import quote, urlencode
+
+import aiohttp
+
+from mastod.mastodon.errors import InvalidParam
+
+Pairs = list[tuple[str, str]]
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_NOT_PARAMS = frozenset({"api"})  # an action's own `locals()` holds its Api view
+
+
+def fill_path(template: str, params: Mapping[str, Any]) -> tuple[str, frozenset[str]]:
+    """Fill `{name}` placeholders from params, each value quoted as one path segment.
+
+    `quote(..., safe="")` turns `../../admin` into `..%2F..%2Fadmin` and `%2e%2e` into
+    `%252e%252e`, so an id can never climb to another endpoint. A segment that is empty,
+    `.` or `..` would (the server or a proxy collapses it), so those are refused.
+    """
+    used: set[str] = set()
+
+    def segment(match: re.Match[str]) -> str:
+        name = match.group(1)
+        value = params.get(name)
+        if value is None:
+            raise InvalidParam(name, "is required")
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise InvalidParam(name, "must be a string or an integer")
+        text = str(value)
+        if text.strip(".") == "":
+            raise InvalidParam(name, "must not be empty, '.' or '..'")
+        used.add(name)
+        return quote(text, safe="")
+
+    return _PLACEHOLDER.sub(segment, template), frozenset(used)
+
+
+def form_pairs(params: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> Pairs:
+    """Flatten params (minus `skip`, the `api` key and None values) into wire pairs."""
+    pairs: Pairs = []
+    for key, value in params.items():
+        if key not in skip and key not in _NOT_PARAMS:
+            _flatten(key, value, pairs)
+    return pairs
+
+
+def _flatten(key: str, value: Any, out: Pairs) -> None:
+    if value is None:
+        return
+    if isinstance(value, Mapping):
+        for sub, item in value.items():
+            _flatten(f"{key}[{sub}]", item, out)
+    elif isinstance(value, list | tuple):
+        indexed = any(isinstance(item, Mapping) for item in value)
+        for index, item in enumerate(value):
+            _flatten(f"{key}[{index}]" if indexed else f"{key}[]", item, out)
+    elif isinstance(value, bool):
+        out.append((key, "true" if value else "false"))
+    elif isinstance(value, str | int | float):
+        out.append((key, str(value)))
+    else:
+        raise TypeError(f"cannot send a {type(value).__name__} as the value of {key!r}")
+
+
+def cursor_pairs(cursor: Mapping[str, Any]) -> Pairs:
+    """A pagination cursor is a Link URL's query, already in wire form: send it unchanged."""
+    pairs: Pairs = []
+    for key, value in cursor.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bool) or not isinstance(item, str | int):
+                raise InvalidParam("cursor", "must map query names to strings or lists of them")
+            pairs.append((str(key), str(item)))
+    return pairs
+
+
+def encode_query(pairs: Pairs) -> str:
+    return urlencode(pairs)
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A local file sent as one multipart part; reopened for every attempt of a request."""
+
+    field: str
+    path: Path
+    content_type: str
+
+
+def uploads(files: Mapping[str, Any]) -> list[Upload]:
+    """Check each file parameter names a readable regular file (None entries are not sent)."""
+    found: list[Upload] = []
+    for field, value in files.items():
+        if value is None:
+            continue
+        if not isinstance(value, str | os.PathLike) or not str(value):
+            raise InvalidParam(field, "must be the path of a local file")
+        path = Path(value).expanduser()
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            raise InvalidParam(field, f"cannot read {str(value)!r}: {exc.strerror}") from None
+        if not path.is_file():
+            raise InvalidParam(field, f"{str(value)!r} is not a regular file")
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        found.append(Upload(field, path, content_type))
+    return found
+
+
+async def multipart(pairs: Pairs, files: list[Upload]) -> tuple[aiohttp.FormData, list[BinaryIO]]:
+    """A multipart body streaming the files from disk; the caller closes the returned handles."""
+    form = aiohttp.FormData(quote_fields=False)
+    for key, value in pairs:
+        form.add_field(key, value)
+    handles: list[BinaryIO] = []
+    try:
+        for upload in files:
+            handle = await asyncio.to_thread(upload.path.open, "rb")
+            handles.append(handle)
+            form.add_field(
+                upload.field,
+                handle,
+                filename=upload.path.name,
+                content_type=upload.content_type,
+            )
+    except OSError as exc:
+        for opened in handles:
+            opened.close()
+        raise InvalidParam(upload.field, f"cannot read the file: {exc.strerror}") from None
+    return form, handles

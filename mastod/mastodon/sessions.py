@@ -1,0 +1,114 @@
+"""Pooled HTTP sessions: one per instance, a bounded LRU for per-call `base_url` overrides.
+
+The token travels per request (an `Authorization` header), so every token for one instance
+shares its session and its keep-alive connections. A session pushed out of the LRU is closed
+only once the requests still running on it have finished.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import aiohttp
+import yarl
+
+from mastod.mastodon.errors import InvalidParam
+
+
+def normalize_base_url(url: str) -> str:
+    """`https://Host:8443/prefix/` -> `https://host:8443/prefix`; anything odd is refused."""
+    try:
+        parsed = yarl.URL(url.strip())
+    except (TypeError, ValueError):
+        raise InvalidParam("base_url", "is not a URL") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InvalidParam("base_url", "must be an http(s) URL with a host")
+    if parsed.user is not None or parsed.password is not None:
+        raise InvalidParam("base_url", "must not contain credentials")
+    if parsed.query_string or parsed.fragment:
+        raise InvalidParam("base_url", "must not have a query or a fragment")
+    return str(parsed.origin()) + parsed.raw_path.rstrip("/")
+
+
+@dataclass(slots=True, eq=False)
+class _Pooled:
+    session: aiohttp.ClientSession
+    in_flight: int = 0
+    retired: bool = False
+
+
+class SessionPool:
+    """Hands out the session for a base URL for the duration of one call."""
+
+    def __init__(
+        self,
+        default_base_url: str,
+        max_overrides: int,
+        factory: Callable[[], aiohttp.ClientSession],
+    ) -> None:
+        self._default_base_url = default_base_url
+        self._max_overrides = max(1, max_overrides)
+        self._factory = factory
+        self._default: _Pooled | None = None
+        self._overrides: OrderedDict[str, _Pooled] = OrderedDict()
+        self._retired: list[_Pooled] = []
+
+    @property
+    def override_count(self) -> int:
+        return len(self._overrides)
+
+    async def start(self) -> None:
+        if self._default is None:
+            self._default = _Pooled(self._factory())
+
+    async def close(self) -> None:
+        entries = [*self._overrides.values(), *self._retired]
+        if self._default is not None:
+            entries.append(self._default)
+        self._default = None
+        self._overrides.clear()
+        self._retired.clear()
+        for entry in entries:
+            await entry.session.close()
+
+    @asynccontextmanager
+    async def lease(self, base_url: str) -> AsyncIterator[aiohttp.ClientSession]:
+        entry, evicted = self._entry(base_url)
+        entry.in_flight += 1
+        try:
+            if evicted is not None:
+                await self._retire(evicted)
+            yield entry.session
+        finally:
+            entry.in_flight -= 1
+            if entry.retired and entry.in_flight == 0:
+                await self._retire(entry)
+
+    def _entry(self, base_url: str) -> tuple[_Pooled, _Pooled | None]:
+        """The entry for base_url, and the one it pushed out of the LRU (no await in here,
+        so two concurrent calls for a new instance share one session)."""
+        if self._default is None:
+            raise RuntimeError("MastodonClient is not started")
+        if base_url == self._default_base_url:
+            return self._default, None
+        entry = self._overrides.get(base_url)
+        if entry is not None:
+            self._overrides.move_to_end(base_url)
+            return entry, None
+        entry = self._overrides[base_url] = _Pooled(self._factory())
+        evicted = None
+        if len(self._overrides) > self._max_overrides:
+            _, evicted = self._overrides.popitem(last=False)
+            evicted.retired = True
+        return entry, evicted
+
+    async def _retire(self, entry: _Pooled) -> None:
+        if entry.in_flight:
+            self._retired.append(entry)  # closed by the last lease to finish on it
+            return
+        if entry in self._retired:
+            self._retired.remove(entry)
+        await entry.session.close()

@@ -1,0 +1,38 @@
+"""The reference's result shape: Mastodon entities as sent, with the plugin's two Status renames.
+
+Status entities get `media_attachments` -> `attachments` and `tags` -> `hashtags` wherever they
+appear (top level, lists, `reblog`, a notification's `status`, a conversation's `last_status`,
+search `statuses`, a quote's `quoted_status`). Every other field is kept as Mastodon sends it,
+and ids stay strings. An empty object (Mastodon's "nothing to return") becomes None.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+STATUS_RENAMES = {"media_attachments": "attachments", "tags": "hashtags"}
+
+
+def is_status(entity: dict[str, Any]) -> bool:
+    """A Status has an author and content; so do edits, which share its media/tags fields.
+
+    Announcements (content and tags, no account) and notifications (account, no content)
+    are left alone.
+    """
+    return "account" in entity and "content" in entity
+
+
+def shape(data: Any) -> Any:
+    """Return `data` with every Status renamed; `{}` at the top level becomes None."""
+    if data == {}:
+        return None
+    return _walk(data)
+
+
+def _walk(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_walk(item) for item in value]
+    if isinstance(value, dict):
+        renames = STATUS_RENAMES if is_status(value) else {}
+        return {renames.get(key, key): _walk(item) for key, item in value.items()}
+    return value

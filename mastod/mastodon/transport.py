@@ -1,0 +1,244 @@
+"""One Mastodon call on the wire: attempts, retries, rate-limit waits, one log line per attempt.
+
+Retry policy, in one place:
+- 502/503/504, connection errors and timeouts are retried (exponential backoff with jitter,
+  at most `max_retries` times) only for idempotent requests: GET, PUT, DELETE, and a POST that
+  carries an `Idempotency-Key` (publish_status), whose retries reuse the same key so the
+  server creates one status. A plain POST/PATCH that may have reached the server is never
+  repeated: the caller would get two statuses, two follows, two uploads.
+- A pooled keep-alive connection that the server had already closed is the exception, for any
+  verb, once: see `_stale`.
+- 429 means the request was not processed: any verb waits for the reset and is retried when
+  the wait is within `rate_limit_max_wait`; otherwise RateLimited is raised at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, BinaryIO
+
+import aiohttp
+import structlog
+import yarl
+from multidict import CIMultiDictProxy
+
+from mastod.config import MastodonConfig
+from mastod.mastodon.encoding import Pairs, Upload, encode_query, multipart
+from mastod.mastodon.errors import MastodonError, RateLimited, UnexpectedResponse, Unreachable
+from mastod.mastodon.ratelimit import rate_limit, retry_after
+from mastod.mastodon.responses import error_for
+
+log = structlog.get_logger(__name__)
+
+BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time, with jitter
+BACKOFF_CAP = 8.0
+MAX_RATE_LIMIT_WAITS = 3  # a server whose reset keeps moving is given up on
+MAX_BODY = 32 * 1024 * 1024
+IDEMPOTENT_VERBS = frozenset({"GET", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A request ready to send. `template` (the path before filling) is what gets logged."""
+
+    verb: str
+    url: yarl.URL
+    template: str
+    headers: dict[str, str]
+    form: Pairs | None = None  # form fields: urlencoded, or multipart beside `files`
+    files: list[Upload] = field(default_factory=list)
+
+    @property
+    def idempotent(self) -> bool:
+        keyed = any(name.lower() == "idempotency-key" for name in self.headers)
+        return self.verb in IDEMPOTENT_VERBS or keyed
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+    url: str
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "").lower()
+
+
+class _ConnectionUse:
+    """Filled in by the trace hooks: did this attempt ride on a pooled connection?"""
+
+    reused = False
+
+
+async def _on_reuse(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
+    if isinstance(ctx.trace_request_ctx, _ConnectionUse):
+        ctx.trace_request_ctx.reused = True
+
+
+async def _on_create(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
+    if isinstance(ctx.trace_request_ctx, _ConnectionUse):
+        ctx.trace_request_ctx.reused = False
+
+
+def trace_config() -> aiohttp.TraceConfig:
+    """The hooks `exchange` needs on every session it is given."""
+    config = aiohttp.TraceConfig()
+    config.on_connection_reuseconn.append(_on_reuse)
+    config.on_connection_create_end.append(_on_create)
+    return config
+
+
+class _Failed(Exception):
+    """An attempt got no HTTP answer. `stale`: the server provably never saw the request."""
+
+    def __init__(self, error: MastodonError, *, stale: bool = False) -> None:
+        super().__init__(error.error)
+        self.error = error
+        self.stale = stale
+
+
+async def exchange(session: aiohttp.ClientSession, out: Outgoing, config: MastodonConfig) -> Reply:
+    """Send `out` until it succeeds or may not be tried again; return the 2xx reply."""
+    retries = rate_waits = 0
+    stale_retried = False
+    while True:
+        try:
+            reply = await _attempt(session, out)
+        except _Failed as failed:
+            if failed.stale and not stale_retried:
+                stale_retried = True
+                continue
+            if not out.idempotent or retries >= config.max_retries:
+                raise failed.error from None
+            retries += 1
+            await asyncio.sleep(_backoff(retries))
+            continue
+        if reply.status in RETRY_STATUSES and out.idempotent and retries < config.max_retries:
+            wait = retry_after(reply.headers)
+            if wait is None or wait <= config.rate_limit_max_wait:
+                retries += 1
+                await asyncio.sleep(_backoff(retries) if wait is None else wait)
+                continue
+        if reply.status == 429:
+            limit = rate_limit(reply.headers)
+            if (
+                limit is not None
+                and limit.wait <= config.rate_limit_max_wait
+                and rate_waits < MAX_RATE_LIMIT_WAITS
+            ):
+                rate_waits += 1
+                await asyncio.sleep(limit.wait)
+                continue
+            error = error_for(reply.status, reply.content_type, reply.body)
+            raise RateLimited(
+                error.error,
+                http_status=429,
+                rate_limit_reset=limit.reset if limit else None,
+                details=error.details,
+            )
+        if 200 <= reply.status <= 299:
+            return reply
+        raise error_for(reply.status, reply.content_type, reply.body)
+
+
+def _backoff(retry: int) -> float:
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** (retry - 1)) * random.uniform(0.5, 1.0)  # noqa: S311
+
+
+async def _attempt(session: aiohttp.ClientSession, out: Outgoing) -> Reply:
+    use = _ConnectionUse()
+    started = time.monotonic()
+    status: int | None = None
+    failure: str | None = None
+    handles: list[BinaryIO] = []
+    try:
+        data: Any = None
+        if out.files:
+            data, handles = await multipart(out.form or [], out.files)
+        elif out.form:
+            data = encode_query(out.form).encode()
+        try:
+            response = await session.request(
+                out.verb,
+                out.url,
+                headers=out.headers,
+                data=data,
+                allow_redirects=False,  # a redirect could carry the token elsewhere
+                trace_request_ctx=use,
+            )
+        except Exception as exc:
+            failure = type(exc).__name__
+            raise _no_answer(exc, out, use) from None
+        async with response:
+            status = response.status
+            body = await _read(response, out)
+            return Reply(status, response.headers, body, str(response.url))
+    except BaseException as exc:
+        failure = failure or type(exc.error if isinstance(exc, _Failed) else exc).__name__
+        raise
+    finally:
+        for handle in handles:
+            handle.close()
+        ms = round((time.monotonic() - started) * 1000)
+        fields = {"error": failure} if failure else {}
+        log.info(
+            "mastodon.request", verb=out.verb, path=out.template, status=status, ms=ms, **fields
+        )
+
+
+def _no_answer(exc: Exception, out: Outgoing, use: _ConnectionUse) -> Exception:
+    """Map an exception raised before any response header arrived."""
+    host = out.url.host or "the server"
+    if isinstance(exc, TimeoutError):
+        return _Failed(Unreachable(f"Timed out waiting for {host}"))
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return _Failed(Unreachable(f"TLS handshake with {host} failed"))
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return _Failed(Unreachable(f"Cannot connect to {host}: {exc.strerror or 'refused'}"))
+    # Several servers (and proxies) close a keep-alive connection after an idle time or after
+    # every response. Sending on such a pooled connection fails at once: the write gets a
+    # reset (ClientOSError) or the read gets EOF with not one byte of a response
+    # (ServerDisconnectedError with no partial message). Then the server never saw the
+    # request, so one immediate retry on a fresh connection is safe even for POST. The same
+    # errors on a *fresh* connection, or after part of a response, prove nothing of the kind:
+    # the server may have acted on it, so only idempotent requests are retried (with backoff).
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        partial = not isinstance(exc.message, str)  # else a RawResponseMessage: bytes arrived
+        return _Failed(
+            Unreachable(f"{host} closed the connection"), stale=use.reused and not partial
+        )
+    if isinstance(exc, aiohttp.ClientOSError | aiohttp.ClientConnectionResetError):
+        reason = exc.strerror or "connection reset"
+        return _Failed(Unreachable(f"Connection to {host} failed: {reason}"), stale=use.reused)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return UnexpectedResponse(f"{host} sent an invalid HTTP response")
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        return _Failed(Unreachable(f"Connection to {host} failed"))
+    return exc
+
+
+async def _read(response: aiohttp.ClientResponse, out: Outgoing) -> bytes:
+    """The whole body, bounded: a broken or hostile server cannot exhaust our memory."""
+    host = out.url.host or "the server"
+    if (response.content_length or 0) > MAX_BODY:
+        raise UnexpectedResponse(f"Response from {host} is larger than {MAX_BODY} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise UnexpectedResponse(f"Response from {host} is larger than {MAX_BODY} bytes")
+            chunks.append(chunk)
+    except (aiohttp.ClientError, TimeoutError):
+        raise _Failed(
+            Unreachable(f"Connection to {host} lost while reading the response")
+        ) from None
+    return b"".join(chunks)
