@@ -63,7 +63,7 @@ async def add_accounts_to_list(api: Api, list_id: Id, account_ids: list[Id]) -> 
 @action
 async def remove_accounts_from_list(api: Api, list_id: Id, account_ids: list[Id]) -> None:
     """Remove accounts from a list."""
-    await api.delete("/api/v1/lists/{list_id}/accounts", locals())
+    await api.delete("/api/v1/lists/{list_id}/accounts", locals(), body=True)
 
 
 @action

@@ -175,10 +175,12 @@ class Api:
         path: str,
         params: Mapping[str, Any] | None = None,
         *,
-        files: Mapping[str, Any] | None = None,
+        body: bool = False,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
-        return (await self.request("DELETE", path, params, files=files, headers=headers)).data
+        """DELETE with `params` in the query, or in a form body when `body` (Rails reads
+        both; some endpoints are documented with a body)."""
+        return (await self.request("DELETE", path, params, headers=headers, body=body)).data
 
     async def page(
         self,
@@ -207,10 +209,12 @@ class Api:
         files: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         cursor: Mapping[str, Any] | None = None,
+        body: bool = False,
     ) -> Result:
         """Send one call. `params` is typically the action's `locals()`: placeholders are
         filled from it, then `api`, path keys and None values are dropped, and the rest goes
-        in the query (GET, DELETE) or the form body (POST, PUT, PATCH; multipart with files).
+        in the query (GET, DELETE unless `body`) or the form body (POST, PUT, PATCH; multipart
+        with files).
         """
         verb = method.upper()
         if verb not in VERBS:
@@ -220,7 +224,7 @@ class Api:
         if cursor is None and verb == "GET" and self._capture is not None:
             cursor = self._capture.cursor
         pairs = cursor_pairs(cursor) if cursor is not None else form_pairs(values, used)
-        in_query = verb in _QUERY_VERBS and not files
+        in_query = verb in _QUERY_VERBS and not files and not body
         url = self.base_url + filled
         if in_query and pairs:
             url += "?" + encode_query(pairs)

@@ -52,7 +52,7 @@ class UnixServer:
         self.max_frame_bytes = max_frame_bytes
         self.tasks = tasks
         self._server: asyncio.AbstractServer | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._closing = False
 
     async def start(self, sock: socket.socket | None = None) -> None:
@@ -69,10 +69,14 @@ class UnixServer:
         """Close listener and connections; remove the socket file."""
         self._closing = True  # a connection accepted but not yet served closes at once
         await self.stop_accepting()
-        for task in list(self._connections):
-            task.cancel()
+        # Closing the transports ends each connection's read loop normally; cancelling the
+        # handler tasks instead makes Python 3.11's asyncio log a spurious error.
+        for writer in self._connections.values():
+            writer.close()
         if self._connections:
-            await asyncio.gather(*self._connections, return_exceptions=True)
+            _, stuck = await asyncio.wait(list(self._connections), timeout=5)
+            for task in stuck:
+                task.cancel()
         if self._server is not None:
             await self._server.wait_closed()
         with contextlib.suppress(FileNotFoundError):
@@ -82,7 +86,7 @@ class UnixServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
+        self._connections[task] = writer
         peer = UnixPeer(writer)
         slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         try:
@@ -104,7 +108,7 @@ class UnixServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()

@@ -1,1 +1,72 @@
-"""sandbox."""
+"""mastod.sandbox: an in-memory Mastodon-compatible server (aiohttp), no network, no account.
+
+It is the upstream of `mastod serve --sandbox` and of the test-suite. It shares no code with
+the daemon's client, RPC, push or notification modules, so it cannot merely agree with their
+mistakes; its requests and responses are checked against Mastodon's OpenAPI schema in tests.
+
+Start one::
+
+    async with await start_sandbox() as running:   # http://127.0.0.1:<free port>
+        ...  # talk to running.url; inspect or change running.sandbox
+
+Well-known credentials (all tokens belong to the pre-registered app `mastod sandbox`):
+
+=====================  ===========================  ==========================================
+constant               value                        what it is
+=====================  ===========================  ==========================================
+``OWNER_TOKEN``        ``sandbox-owner-token``      `alice`, the owner; `read write follow push`
+``OTHER_TOKEN``        ``sandbox-other-token``      `bob`, a second user; `read write follow push`
+``READ_ONLY_TOKEN``    ``sandbox-read-only-token``  `alice` with scope `read` only
+``APP_TOKEN``          ``sandbox-app-token``        app token (client_credentials),
+                                                    `read write:accounts`: registration
+``CLIENT_ID``          ``sandbox-client-id``        `POST /oauth/token` with
+``CLIENT_SECRET``      ``sandbox-client-secret``    `grant_type=client_credentials` and a
+                                                    `scope` within `read write write:accounts
+                                                    follow push` (default `read`)
+=====================  ===========================  ==========================================
+
+A third account, `carol`, has no token. Seed data: each account has posted a few statuses with
+hashtags (one of alice's carries an image), bob mentioned alice, sent her a direct message and
+favourited her first post; alice follows bob, bob and carol follow alice.
+
+Sandbox-only endpoints live under `/_sandbox/` (see `mastod.sandbox.routes.admin`):
+`POST /_sandbox/act` makes another account act (mention, favourite, reblog, follow, status);
+`/_sandbox/faults` programs fault injection (see `mastod.sandbox.faults`).
+
+New notifications call every `Sandbox.on_notification` callback as
+`callback(recipient_account_id, notification_entity)`.
+"""
+
+from __future__ import annotations
+
+from mastod.sandbox.app import RunningSandbox, create_app, start_sandbox
+from mastod.sandbox.constants import (
+    APP_TOKEN,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    OTHER_TOKEN,
+    OWNER_TOKEN,
+    READ_ONLY_TOKEN,
+)
+from mastod.sandbox.faults import Fault, Faults
+from mastod.sandbox.keys import SANDBOX_KEY
+from mastod.sandbox.recorded import RecordedRequest, RecordedResponse
+from mastod.sandbox.state import Sandbox
+
+__all__ = [
+    "APP_TOKEN",
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "OTHER_TOKEN",
+    "OWNER_TOKEN",
+    "READ_ONLY_TOKEN",
+    "SANDBOX_KEY",
+    "Fault",
+    "Faults",
+    "RecordedRequest",
+    "RecordedResponse",
+    "RunningSandbox",
+    "Sandbox",
+    "create_app",
+    "start_sandbox",
+]

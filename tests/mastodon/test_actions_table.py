@@ -256,6 +256,8 @@ TABLE = [
 ]
 # fmt: on
 ACTIONS = {fn.__name__: fn for fn in collect()}
+# Documented with a form body on DELETE (spec/actions.json wire_params, openapi.json).
+DELETE_WITH_BODY = {"remove_accounts_from_list"}
 
 
 def test_table_covers_every_action() -> None:
@@ -285,7 +287,8 @@ async def test_action(
 
     [seen] = upstream.seen
     assert (seen.method, seen.path) == (verb, path)
-    sent, unsent = (seen.query, seen.form) if verb in ("GET", "DELETE") else (seen.form, seen.query)
+    in_query = verb == "GET" or (verb == "DELETE" and name not in DELETE_WITH_BODY)
+    sent, unsent = (seen.query, seen.form) if in_query else (seen.form, seen.query)
     assert sent == pairs
     assert unsent == []
     assert result == expect

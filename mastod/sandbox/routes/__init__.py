@@ -1,0 +1,1 @@
+"""HTTP handlers, one module per API area; each module exposes a `routes` table."""

@@ -1,0 +1,1 @@
+"""Rendering of stored rows into the JSON entities Mastodon sends (openapi.json's schemas)."""
