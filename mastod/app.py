@@ -127,7 +127,9 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
         assert unix is not None
         inherited = _inherited_unix_socket()
         await unix.start(inherited)
-        state.listeners["unix"] = str(unix.path) if inherited is None else "systemd socket"
+        state.listeners["unix"] = str(unix.path)
+        if inherited is not None:
+            log.info("unix.socket_activated", path=str(unix.path))
         yield
         await unix.close()
 

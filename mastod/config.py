@@ -122,7 +122,7 @@ def default_socket_path() -> Path:
 def socket_candidates() -> tuple[Path, ...]:
     """Sockets a client tries, in order, when neither --socket nor a config names one."""
     xdg = os.environ.get("XDG_RUNTIME_DIR")
-    paths = [Path("/run/mastod/mastod.sock")]
+    paths = [Path("/run/mastod/mastod.sock"), Path("/run/mastod.sock")]  # service, .socket unit
     if xdg:
         paths.append(Path(xdg) / "mastod" / "mastod.sock")
     paths.append(Path(f"/tmp/mastod-{os.getuid()}/mastod.sock"))  # noqa: S108

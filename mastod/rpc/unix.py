@@ -9,13 +9,13 @@ import errno
 import os
 import socket
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import structlog
 
 from mastod.rpc import errors
-from mastod.rpc.dispatch import Dispatcher, encode, error_frame
+from mastod.rpc.dispatch import CloseCallbacks, Dispatcher, encode, error_frame
 from mastod.tasks import TaskSet
 
 log = structlog.get_logger(__name__)
@@ -35,12 +35,16 @@ class UnixPeer:
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
+        self.closers = CloseCallbacks()
 
     async def send(self, frame: str) -> None:
         if self.writer.is_closing():
-            return
+            raise ConnectionResetError("the connection is closed")
         self.writer.write(frame.encode() + b"\n")
         await self.writer.drain()
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        self.closers.add(callback)
 
 
 class UnixServer:
@@ -54,11 +58,16 @@ class UnixServer:
         self._server: asyncio.AbstractServer | None = None
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._closing = False
+        self._owns_path = True
 
     async def start(self, sock: socket.socket | None = None) -> None:
-        """Listen on `self.path` (or on an inherited, already bound `sock`)."""
+        """Listen on `self.path`, or on `sock`: a listening socket systemd passed us (socket
+        activation), whose file systemd owns and removes, not us."""
         if sock is None:
             sock = _bind(self.path)
+        else:
+            self._owns_path = False
+            self.path = Path(sock.getsockname())
         self._server = await asyncio.start_unix_server(self._serve, sock=sock)
 
     async def stop_accepting(self) -> None:
@@ -80,7 +89,7 @@ class UnixServer:
         if self._server is not None:
             await self._server.wait_closed()
         with contextlib.suppress(FileNotFoundError):
-            if stat.S_ISSOCK(os.lstat(self.path).st_mode):
+            if self._owns_path and stat.S_ISSOCK(os.lstat(self.path).st_mode):
                 self.path.unlink()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -115,9 +124,7 @@ class UnixServer:
 
     async def _answer(self, frame: bytes, peer: UnixPeer, slots: asyncio.Semaphore) -> None:
         try:
-            answer = await self.dispatcher.handle(frame, peer)
-            if answer is not None:
-                await peer.send(answer)
+            await self.dispatcher.answer(frame, peer)
         except (ConnectionError, OSError):
             pass
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import stat
 import sys
 from pathlib import Path
@@ -175,3 +176,52 @@ async def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, upstream: Upstr
     good = write_config(tmp_path, upstream.url)
     code, out, _err = await run_cli("check-config", "--config", str(good))
     assert (code, out.strip().endswith(": ok")) == (0, True)
+
+
+async def test_socket_activation_uses_the_inherited_socket(
+    tmp_path: Path, upstream: Upstream
+) -> None:
+    """As systemd's mastod.socket does: fd 3 listening, LISTEN_PID/LISTEN_FDS set."""
+    activated = tmp_path / "activated.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(activated))
+    listener.listen()
+    config = write_config(tmp_path, upstream.url)
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "n.sock"))
+    fd = listener.fileno()
+    proc = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        f'exec 3<&{fd}; LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"',
+        sys.executable,
+        "-m",
+        "mastod",
+        "serve",
+        "--config",
+        str(config),
+        pass_fds=(fd,),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "NOTIFY_SOCKET": str(tmp_path / "n.sock")},
+    )
+    try:
+        notify.settimeout(20)
+        try:
+            while b"READY=1" not in await asyncio.to_thread(notify.recv, 4096):
+                pass
+        except TimeoutError:
+            assert proc.stderr is not None
+            raise AssertionError((await proc.stderr.read()).decode()[-2000:]) from None
+        reader, writer = await asyncio.open_unix_connection(str(activated))
+        writer.write(b'{"jsonrpc":"2.0","id":1,"method":"status"}\n')
+        status = json.loads(await asyncio.wait_for(reader.readline(), 10))["result"]
+        writer.close()
+        assert status["listeners"]["unix"] == str(activated)
+        assert not (tmp_path / "run" / "mastod.sock").exists()
+    finally:
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+        listener.close()
+        notify.close()
+    assert activated.exists()  # systemd's socket: the daemon leaves it in place
