@@ -1,0 +1,207 @@
+"""The configuration's shape: immutable dataclasses every other module reads, their defaults,
+and the per-field checks the loader applies (`mastod.config.loader`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+NotificationSource = Literal["auto", "push", "streaming", "none"]
+PushPolicy = Literal["all", "followed", "follower", "none"]
+LogFormat = Literal["auto", "console", "json"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+DEFAULT_NOTIFICATION_TYPES: tuple[str, ...] = (
+    "mention",
+    "status",
+    "reblog",
+    "follow",
+    "follow_request",
+    "favourite",
+    "poll",
+    "update",
+)
+
+
+# Mastodon's Notification::TYPES (app/models/notification.rb, 4.5); `notifications.types` and
+# push alerts accept these.
+NOTIFICATION_TYPES: frozenset[str] = frozenset(
+    {
+        *DEFAULT_NOTIFICATION_TYPES,
+        "severed_relationships",
+        "moderation_warning",
+        "annual_report",
+        "admin.sign_up",
+        "admin.report",
+        "quote",
+        "quoted_update",
+        "added_to_collection",
+        "collection_update",
+    }
+)
+
+# Field metadata read by the generic validator: numbers must be positive unless "min"/"max"
+# (inclusive) say otherwise; "check" normalises a value or raises ValueError(reason).
+_PORT: Mapping[str, Any] = {"min": 1, "max": 65535}
+_NON_NEGATIVE: Mapping[str, Any] = {"min": 0}
+
+
+def _http_url(value: str, *, allow_path: bool) -> str:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ValueError("must be an http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL with a host, like https://mastodon.example")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not contain credentials")
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ValueError("must not have a query or fragment")
+    path = parts.path.removesuffix("/")
+    if path and not allow_path:
+        raise ValueError("must not have a path (give the instance root, like https://host)")
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _check_base_url(value: str) -> str:
+    return _http_url(value, allow_path=False)
+
+
+def _check_public_url(value: str) -> str:
+    return _http_url(value, allow_path=True)
+
+
+def _check_types(value: tuple[str, ...]) -> tuple[str, ...]:
+    for name in value:
+        if name not in NOTIFICATION_TYPES:
+            known = ", ".join(sorted(NOTIFICATION_TYPES))
+            raise ValueError(f"unknown notification type {name!r} (expected some of: {known})")
+    if not value:
+        raise ValueError("must list at least one type (or set notifications.source: none)")
+    return tuple(dict.fromkeys(value))
+
+
+def _runtime_dir() -> Path:
+    """Where the socket goes by default: systemd's RuntimeDirectory for root, else the user's."""
+    if os.geteuid() == 0 or os.access("/run/mastod", os.W_OK):
+        return Path("/run/mastod")
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg:
+        return Path(xdg) / "mastod"
+    return Path(f"/tmp/mastod-{os.getuid()}")  # noqa: S108 - private 0700 dir, per user
+
+
+def _state_dir() -> Path:
+    if os.geteuid() == 0:
+        return Path("/var/lib/mastod")
+    xdg = os.environ.get("XDG_STATE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "mastod"
+
+
+def default_socket_path() -> Path:
+    return _runtime_dir() / "mastod.sock"
+
+
+def socket_candidates() -> tuple[Path, ...]:
+    """Sockets a client tries, in order, when neither --socket nor a config names one."""
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    paths = [Path("/run/mastod/mastod.sock"), Path("/run/mastod.sock")]  # service, .socket unit
+    if xdg:
+        paths.append(Path(xdg) / "mastod" / "mastod.sock")
+    paths.append(Path(f"/tmp/mastod-{os.getuid()}/mastod.sock"))  # noqa: S108
+    return tuple(paths)
+
+
+@dataclass(frozen=True, slots=True)
+class MastodonConfig:
+    base_url: str = field(metadata={"check": _check_base_url})
+    access_token: str | None = field(default=None, repr=False)
+    access_token_file: Path | None = None
+    timeout: float = 30.0  # seconds, whole request
+    connect_timeout: float = 10.0
+    # idempotent requests only, on 502/503/504 and connection errors
+    max_retries: int = field(default=3, metadata=_NON_NEGATIVE)
+    # on 429, wait for X-RateLimit-Reset when it is this close
+    rate_limit_max_wait: float = field(default=60.0, metadata=_NON_NEGATIVE)
+    media_poll_timeout: float = 60.0  # upload_media: how long to wait for 202 -> 200
+    media_poll_interval: float = 1.0
+    max_sessions: int = 8  # pooled client sessions for per-call base_url/access_token overrides
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    host: str = "127.0.0.1"
+    port: int = field(default=8765, metadata=_PORT)
+
+
+@dataclass(frozen=True, slots=True)
+class RpcConfig:
+    unix_socket: Path | None = field(default_factory=default_socket_path)  # None: no socket
+    http: HttpConfig | None = field(default_factory=HttpConfig)  # None: no HTTP/WS listener
+    token_file: Path = field(default_factory=lambda: _state_dir() / "rpc.token")
+    require_token: bool = True
+    allowed_hosts: tuple[str, ...] = ()  # Host names accepted besides loopback ones
+    max_frame_bytes: int = 1024 * 1024
+    shutdown_grace: float = 10.0  # seconds in-flight calls get on SIGTERM
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationsConfig:
+    source: NotificationSource = "auto"
+    types: tuple[str, ...] = field(
+        default=DEFAULT_NOTIFICATION_TYPES, metadata={"check": _check_types}
+    )
+    policy: PushPolicy = "all"
+    queue_size: int = 1000  # per subscriber, before it gets a `dropped` marker
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    host: str = "127.0.0.1"
+    port: int = field(default=8766, metadata=_PORT)
+    public_url: str | None = field(default=None, metadata={"check": _check_public_url})
+    max_body_bytes: int = 64 * 1024
+    unsubscribe_on_exit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NgrokConfig:
+    auth_token: str | None = field(default=None, repr=False)
+    region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    level: LogLevel = "info"
+    format: LogFormat = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    mastodon: MastodonConfig
+    rpc: RpcConfig = field(default_factory=RpcConfig)
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    ngrok: NgrokConfig = field(default_factory=NgrokConfig)
+    state_dir: Path = field(default_factory=_state_dir)
+    log: LogConfig = field(default_factory=LogConfig)
+
+
+class ConfigError(Exception):
+    """A config value is wrong: `key` is the dotted path (`rpc.http.port`), `reason` why."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}" if key else reason)
+        self.key = key
+        self.reason = reason
+
+
+def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
+    """`$MASTOD_CONFIG`, else `./config/mastod.yaml`."""
+    configured = env.get("MASTOD_CONFIG", "").strip()
+    return Path(configured).expanduser() if configured else Path("config") / "mastod.yaml"

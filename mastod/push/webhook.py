@@ -1,0 +1,81 @@
+"""The public app: the only thing a tunnel exposes. It serves `POST /push/<secret>` alone.
+
+Every other method and path (`/rpc`, `/health`, `GET /push/<secret>`, a wrong secret) gets an
+empty 404, and the secret is compared in constant time. A body over the limit gets 413 (a
+real Mastodon push is a few hundred bytes, far below any sane limit).
+
+A push at the right path is acknowledged with 201 at once, before anything is checked, and
+handed to `handler` in the background (`TaskSet.spawn`). Mastodon deletes a subscription when
+a push gets a 4xx other than 408/429, so nothing that could be our own passing trouble (a
+server key not known yet, a slow callback, a bug) may ever answer 4xx: the handler verifies
+and drops forgeries after the answer. This app never imports `mastod.rpc`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from mastod.tasks import TaskSet
+
+log = structlog.get_logger(__name__)
+
+# What the receiver reads; the rest of a push's headers (Ttl, Urgency, ...) is not kept.
+PUSH_HEADERS = ("authorization", "content-encoding", "crypto-key", "encryption")
+
+
+@dataclass(frozen=True, slots=True)
+class PushRequest:
+    """A push as it arrived: the raw body and the headers the receiver reads (lower-case)."""
+
+    body: bytes = field(repr=False)
+    headers: Mapping[str, str]
+
+
+PushHandler = Callable[[PushRequest], Coroutine[Any, Any, None]]
+
+
+def push_path(secret: str) -> str:
+    return f"/push/{secret}"
+
+
+def create_webhook_app(
+    secret: str,
+    handler: PushHandler,
+    *,
+    max_body_bytes: int,
+    tasks: TaskSet,
+) -> web.Application:
+    """The webhook listener's app: acknowledges pushes at `/push/<secret>`, 404 elsewhere."""
+    if not secret:
+        raise ValueError("the webhook secret must not be empty")
+    expected = push_path(secret).encode("ascii")
+    app = web.Application(client_max_size=max_body_bytes)
+
+    async def receive(request: web.Request) -> web.Response:
+        given = request.rel_url.raw_path.encode("utf-8", "replace")
+        if request.method != "POST" or not hmac.compare_digest(given, expected):
+            return web.Response(status=404)
+        if request.content_length is not None and request.content_length > max_body_bytes:
+            return _too_large(request, max_body_bytes)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _too_large(request, max_body_bytes)
+        headers = {name: request.headers[name] for name in PUSH_HEADERS if name in request.headers}
+        tasks.spawn(handler(PushRequest(body, headers)), name="push.receive")
+        log.debug("push.received", bytes=len(body), encoding=headers.get("content-encoding"))
+        return web.Response(status=201)
+
+    app.router.add_route("*", "/{tail:.*}", receive)
+    return app
+
+
+def _too_large(request: web.Request, limit: int) -> web.Response:
+    log.warning("push.too_large", limit=limit, content_length=request.content_length)
+    return web.Response(status=413)
