@@ -12,7 +12,7 @@ import asyncio
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,11 +25,16 @@ from mastod.actions.pagination import paginate
 from mastod.config import Config
 from mastod.mastodon.client import MastodonClient
 from mastod.mastodon.errors import MastodonError
+from mastod.notify.hub import Hub
+from mastod.notify.intake import Intake
+from mastod.notify.sources import Sources
+from mastod.notify.store import NotificationStore
 from mastod.rpc.actions import register_actions, register_paginate
 from mastod.rpc.builtins import register_builtins
 from mastod.rpc.dispatch import Dispatcher
 from mastod.rpc.http import create_rpc_app
 from mastod.rpc.registry import Registry
+from mastod.rpc.subscriptions import events_handler, register_subscriptions
 from mastod.rpc.unix import UnixServer
 from mastod.systemd import Notifier, listen_fds, watchdog_interval, watchdog_loop
 from mastod.tasks import TaskSet
@@ -47,7 +52,8 @@ class DaemonState:
     account: dict[str, Any] | None = None
     account_error: str | None = None
     listeners: dict[str, str] = field(default_factory=dict)
-    subscribers: int = 0
+    subscribers: Callable[[], int] = lambda: 0
+    notifications: Callable[[], dict[str, Any]] | None = None
 
     def health(self) -> dict[str, Any]:
         return {
@@ -58,6 +64,7 @@ class DaemonState:
 
     def status(self) -> dict[str, Any]:
         account = None
+        notifications = self.notifications() if self.notifications else {"source": "none"}
         if self.account is not None:
             account = {k: self.account.get(k) for k in ("id", "username", "acct", "url")}
         return {
@@ -66,11 +73,8 @@ class DaemonState:
             "account": account,
             "account_error": self.account_error,
             "listeners": dict(self.listeners),
-            "notifications": {
-                "source": self.config.notifications.source,
-                "state": "not started",
-            },
-            "subscribers": self.subscribers,
+            "notifications": notifications,
+            "subscribers": self.subscribers(),
         }
 
 
@@ -90,6 +94,13 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
     register_actions(registry, collect(), client)
     register_paginate(registry, paginate, client)
     register_builtins(registry, state)
+    store = NotificationStore(config.state_dir)
+    hub = Hub(store, queue_size=config.notifications.queue_size)
+    intake = Intake(store, hub, types=config.notifications.types)
+    sources = Sources(config, client, store, intake)
+    register_subscriptions(registry, hub)
+    state.subscribers = lambda: hub.subscriber_count
+    state.notifications = sources.state
     dispatcher = Dispatcher(registry)
     rpc = config.rpc
     app = create_rpc_app(
@@ -99,6 +110,7 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
         max_frame_bytes=rpc.max_frame_bytes,
         tasks=tasks,
         health=state.health,
+        events=events_handler(hub),
     )
     unix = None
     if rpc.unix_socket is not None:
@@ -133,15 +145,29 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
         yield
         await unix.close()
 
+    async def notify_ctx(_: web.Application) -> AsyncIterator[None]:
+        await store.start()
+        await hub.start()
+        yield
+        await hub.close()
+        await store.close()
+
+    async def sources_ctx(_: web.Application) -> AsyncIterator[None]:
+        await sources.start()
+        yield
+        await sources.close()
+
     async def tasks_ctx(_: web.Application) -> AsyncIterator[None]:
         yield
         await tasks.cancel()
 
     app.cleanup_ctx.append(client_ctx)
     app.cleanup_ctx.append(account_ctx)
+    app.cleanup_ctx.append(notify_ctx)
     app.cleanup_ctx.append(tasks_ctx)
     if unix is not None:
         app.cleanup_ctx.append(unix_ctx)
+    app.cleanup_ctx.append(sources_ctx)
     return Daemon(app=app, state=state, unix=unix, tasks=tasks)
 
 

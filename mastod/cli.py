@@ -144,35 +144,67 @@ def _call(args: argparse.Namespace) -> int:
 
 
 def _listen(args: argparse.Namespace) -> int:
-    params: dict[str, Any] = {}
-    if args.types:
-        params["types"] = [t.strip() for t in args.types.split(",") if t.strip()]
-    if args.since:
-        params["since_id"] = args.since
+    types = [t.strip() for t in args.types.split(",") if t.strip()] if args.types else None
     path = _socket_path(args)
-    request = {"jsonrpc": "2.0", "id": 1, "method": "subscribe", "params": params}
     try:
         with _connect(path, None) as sock:
-            sock.sendall(json.dumps(request).encode() + b"\n")
-            stream = sock.makefile("rb")
-            for line in stream:
-                frame = json.loads(line)
-                if "error" in frame:
-                    print(json.dumps(frame["error"], ensure_ascii=False), file=sys.stderr)
-                    return EXIT_ERROR
-                if frame.get("method") == "notification":
-                    print(
-                        json.dumps(frame["params"]["notification"], ensure_ascii=False), flush=True
-                    )
-                elif frame.get("method") == "dropped":
-                    print(
-                        json.dumps(frame["params"], ensure_ascii=False), file=sys.stderr, flush=True
-                    )
+            return _follow(sock, types, args.since)
+    except _StdoutClosed:
+        # `mastod listen | head -1`: the reader has gone, which is no error; keep the
+        # interpreter from complaining when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except OSError as exc:
         print(f"mastod listen: cannot talk to {path}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR
+
+
+class _StdoutClosed(Exception):
+    pass
+
+
+def _follow(sock: socket.socket, types: list[str] | None, since: str | None) -> int:
+    """Subscribe and print each notification as one JSON line; after `dropped`, subscribe
+    again from the `since_id` it names, so nothing is missed and nothing repeated."""
+    request_id = 0
+
+    def subscribe(since_id: str | None) -> None:
+        nonlocal request_id
+        request_id += 1
+        params: dict[str, Any] = {}
+        if types:
+            params["types"] = types
+        if since_id is not None:
+            params["since_id"] = since_id
+        request = {"jsonrpc": "2.0", "id": request_id, "method": "subscribe", "params": params}
+        sock.sendall(json.dumps(request).encode() + b"\n")
+
+    subscribe(since or None)
+    for line in sock.makefile("rb"):
+        frame = json.loads(line)
+        if "error" in frame:
+            print(json.dumps(frame["error"], ensure_ascii=False), file=sys.stderr)
+            return EXIT_ERROR
+        method = frame.get("method")
+        if method == "notification":
+            _print_line(json.dumps(frame["params"]["notification"], ensure_ascii=False))
+        elif method == "dropped":
+            resume = frame["params"].get("since_id")
+            print(
+                f"mastod listen: fell behind; resubscribing after {resume!r}",
+                file=sys.stderr,
+                flush=True,
+            )
+            subscribe(resume)
     print("mastod listen: the daemon closed the connection", file=sys.stderr)
     return EXIT_ERROR
+
+
+def _print_line(text: str) -> None:
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        raise _StdoutClosed from None
 
 
 def _params(pairs: list[str], raw: str | None) -> dict[str, Any] | list[Any] | None:

@@ -20,6 +20,7 @@ from mastod.config import (
     load_or_create_rpc_token,
 )
 from mastod.logs import configure_logging, register_secret
+from mastod.push.errors import PushSetupError
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +48,7 @@ def run(*, config_path: Path | None, sandbox: bool) -> int:
         return EXIT_CONFIG
     try:
         asyncio.run(_serve(config, rpc_token, sandbox))
-    except (OSError, RuntimeError) as exc:
+    except (OSError, RuntimeError, PushSetupError) as exc:
         log.error("daemon.failed", error=str(exc))
         print(f"mastod: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -13,7 +13,7 @@ import contextvars
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from jsonrpcserver import JsonRpcError, Success, async_dispatch_to_response
@@ -33,9 +33,61 @@ class Peer(Protocol):
     transport: str
 
 
+@runtime_checkable
+class PushPeer(Protocol):
+    """A peer on a connection (Unix socket, WebSocket): frames can be pushed on it, and it
+    runs the `on_close` callbacks once when the connection ends."""
+
+    transport: str
+
+    async def send(self, frame: str) -> None: ...
+
+    def on_close(self, callback: Callable[[], None]) -> None: ...
+
+
+class CloseCallbacks:
+    """What to run once when a connection ends (its subscriptions end with it)."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[[], None]] = []
+        self.closed = False
+
+    def add(self, callback: Callable[[], None]) -> None:
+        if self.closed:
+            callback()
+        else:
+            self._callbacks.append(callback)
+
+    def fire(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("rpc.close_callback_failed")
+
+
 current_peer: contextvars.ContextVar[Peer | None] = contextvars.ContextVar(
     "current_peer", default=None
 )
+_after_reply: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "after_reply", default=None
+)
+
+
+def after_reply(callback: Callable[[], None]) -> None:
+    """Run `callback` once the current request's reply has been handed to its connection
+    (at once when there is no such reply to wait for). A subscription starts sending this
+    way, so its `{"subscription": id}` answer arrives before its first notification."""
+    pending = _after_reply.get()
+    if pending is None:
+        callback()
+    else:
+        pending.append(callback)
+
 
 _JSONRPC_KEYS = frozenset(("jsonrpc", "method", "params", "id"))
 
@@ -60,6 +112,20 @@ class Dispatcher:
             method = registry.get(name)
             assert method is not None
             self._table[name] = _adapter(method)
+
+    async def answer(self, frame: bytes | str, peer: PushPeer) -> None:
+        """Handle `frame`, send the reply on `peer`, then run what methods deferred with
+        `after_reply` (also when sending failed: they see the connection is gone)."""
+        deferred: list[Callable[[], None]] = []
+        token = _after_reply.set(deferred)
+        try:
+            reply = await self.handle(frame, peer)
+            if reply is not None:
+                await peer.send(reply)
+        finally:
+            _after_reply.reset(token)
+            for callback in deferred:
+                callback()
 
     async def handle(self, frame: bytes | str, peer: Peer) -> str | None:
         """Answer one frame (a request or a batch); None when nothing is to be sent back."""

@@ -1,4 +1,5 @@
-"""JSON-RPC over HTTP (`POST /rpc`) and WebSocket (`GET /rpc`), plus `GET /health`.
+"""JSON-RPC over HTTP (`POST /rpc`) and WebSocket (`GET /rpc`), `GET /health`, and the
+notification stream `GET /events` (Server-Sent Events, see `subscriptions`) when given.
 
 Every route checks the Host header against loopback and configured names (a DNS-rebinding
 guard); `/rpc` also needs `Authorization: Bearer <token>`, compared in constant time, and
@@ -8,11 +9,13 @@ listener that a tunnel exposes is a different app that cannot reach it.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from mastod.rpc import errors
 from mastod.rpc.dispatch import Dispatcher, encode, error_frame
@@ -29,6 +32,24 @@ class HttpPeer:
     transport = "http"
 
 
+class LiveStreams:
+    """The long-lived responses of the app (WebSockets, event streams). They end when the app
+    shuts down; otherwise each would hold the daemon's stop for aiohttp's whole shutdown
+    timeout (measured: 2 x `shutdown_timeout` with one idle WebSocket open)."""
+
+    def __init__(self) -> None:
+        self.websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self.stopping = asyncio.Event()
+
+    async def close_all(self, _: web.Application) -> None:
+        self.stopping.set()
+        closing = [ws.close(code=WSCloseCode.GOING_AWAY) for ws in list(self.websockets)]
+        await asyncio.gather(*closing, return_exceptions=True)
+
+
+LIVE_STREAMS = web.AppKey("live_streams", LiveStreams)
+
+
 def create_rpc_app(
     dispatcher: Dispatcher,
     *,
@@ -37,13 +58,18 @@ def create_rpc_app(
     max_frame_bytes: int,
     tasks: TaskSet,
     health: Callable[[], dict[str, Any]],
+    events: Handler | None = None,
 ) -> web.Application:
-    """The RPC listener's app. `token=None` turns authentication off (config says so)."""
+    """The RPC listener's app. `token=None` turns authentication off (config says so).
+    `events` serves `GET /events` (behind the same Host guard and token as `/rpc`)."""
     hosts = LOOPBACK_NAMES | {h.lower() for h in allowed_hosts}
     app = web.Application(
         middlewares=[_host_guard(hosts), _auth(token)], client_max_size=max_frame_bytes
     )
     peer = HttpPeer()
+    live = LiveStreams()
+    app[LIVE_STREAMS] = live
+    app.on_shutdown.append(live.close_all)
 
     async def rpc_post(request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > max_frame_bytes:
@@ -62,7 +88,7 @@ def create_rpc_app(
                 {"error": "GET /rpc is the WebSocket endpoint; use POST for HTTP calls"},
                 status=400,
             )
-        return await serve_websocket(request, dispatcher, max_frame_bytes, tasks)
+        return await serve_websocket(request, dispatcher, max_frame_bytes, tasks, live.websockets)
 
     async def health_get(request: web.Request) -> web.Response:
         return web.json_response(health())
@@ -70,6 +96,8 @@ def create_rpc_app(
     app.router.add_post("/rpc", rpc_post)
     app.router.add_get("/rpc", rpc_get)
     app.router.add_get("/health", health_get)
+    if events is not None:
+        app.router.add_get("/events", events)
     return app
 
 

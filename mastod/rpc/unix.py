@@ -118,6 +118,7 @@ class UnixServer:
             pass
         finally:
             self._connections.pop(task, None)
+            peer.closers.fire()  # the connection's subscriptions end with it
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()

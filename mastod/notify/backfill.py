@@ -1,0 +1,155 @@
+"""Catch up on notifications that arrived while nothing was listening.
+
+`GET /api/v1/notifications?min_id=<cursor>` returns the page right after the cursor (newest
+first within it); the `Link` `prev` URL continues forward from that page. Pages are ingested
+oldest first, so ids reach subscribers in order. The cursor is the newest stored id, or the
+baseline: on a first run (nothing stored, no baseline yet) the newest notification's id is
+recorded and nothing before it is fetched, so the account's history is neither replayed nor
+announced as new. Only a cursor is kept, not that notification: one that arrives over the
+stream while the baseline is being taken is then still delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from mastod.mastodon.client import Api
+from mastod.mastodon.errors import MastodonError, RateLimited
+from mastod.notify.intake import Intake
+from mastod.notify.store import NotificationStore
+
+log = structlog.get_logger(__name__)
+
+PATH = "/api/v1/notifications"
+MAX_PAGES = 10  # per run: a run is bounded, the next one goes on from where it stopped
+PAGE_LIMIT = 80  # Mastodon's maximum for notifications (since 4.1; older servers cap lower)
+BASELINE_KEY = "backfill.baseline"
+START = "0"  # before every Mastodon id: the baseline when the account had no notification
+MAX_RATE_LIMIT_WAIT = 900.0  # Mastodon's paging window is 15 minutes
+
+
+@dataclass(frozen=True, slots=True)
+class Backfilled:
+    """What a run did. `complete`: it reached the newest notification (else call again)."""
+
+    pages: int
+    ingested: int
+    complete: bool
+    baseline: bool = False
+
+
+async def backfill(
+    api: Api,
+    store: NotificationStore,
+    intake: Intake,
+    *,
+    max_pages: int = MAX_PAGES,
+    limit: int = PAGE_LIMIT,
+    types: Collection[str] | None = None,
+) -> Backfilled:
+    """Fetch and ingest what Mastodon has after the newest stored notification.
+
+    Errors of the request core (`MastodonError`: rate limited, unreachable, ...) propagate
+    after what was fetched so far is ingested; the caller decides when to try again. The
+    request core already waits out a short 429 (`mastodon.rate_limit_max_wait`).
+    """
+    query: dict[str, Any] = {"limit": limit}
+    if types is not None:
+        query["types"] = sorted(types)
+    cursor = _newest(store.newest_id(), store.meta(BASELINE_KEY))
+    if cursor is None:
+        return await _baseline(api, store, query)
+    page = await api.page("GET", PATH, {**query, "min_id": cursor})
+    pages, ingested = 1, 0
+    while True:
+        ingested += await _ingest(intake, page.items)
+        if len(page.items) < limit:
+            complete = True
+            break
+        if pages >= max_pages:
+            complete = False
+            break
+        # Follow the server's Link; notifications page by their own ids, so a page from a
+        # server that sends none is continued from its newest item.
+        newest = _newest(*(str(n["id"]) for n in page.items if isinstance(n, dict)))
+        page = await api.page("GET", PATH, cursor=page.prev or {**query, "min_id": newest})
+        pages += 1
+    log.info("backfill.done", pages=pages, ingested=ingested, complete=complete)
+    return Backfilled(pages=pages, ingested=ingested, complete=complete)
+
+
+async def catch_up(
+    api: Api,
+    store: NotificationStore,
+    intake: Intake,
+    *,
+    backoff: Callable[[int], float],
+    types: Collection[str] | None = None,
+) -> int:
+    """Backfill until a run reaches the newest notification; how many were ingested.
+
+    After a failure it waits until a 429's `X-RateLimit-Reset`, else `backoff(failures)`
+    seconds, and tries again: a source calls this after (re)connecting, and an unreachable
+    instance must not end it.
+    """
+    failures = ingested = 0
+    while True:
+        try:
+            result = await backfill(api, store, intake, types=types)
+        except MastodonError as exc:
+            delay = rate_limit_wait(exc) or backoff(failures)
+            failures += 1
+            log.warning("backfill.failed", error=exc.error, retry_in=round(delay, 1))
+            await asyncio.sleep(delay)
+            continue
+        ingested += result.ingested
+        if result.complete:
+            return ingested
+
+
+def rate_limit_wait(exc: MastodonError) -> float | None:
+    """Seconds until a 429's `X-RateLimit-Reset` (at least 1, capped); None for other errors."""
+    if not isinstance(exc, RateLimited) or not exc.rate_limit_reset:
+        return None
+    try:
+        reset = datetime.fromisoformat(exc.rate_limit_reset)
+    except ValueError:
+        return None
+    if reset.tzinfo is None:
+        reset = reset.replace(tzinfo=UTC)
+    return min(MAX_RATE_LIMIT_WAIT, max(1.0, (reset - datetime.now(UTC)).total_seconds()))
+
+
+async def _baseline(api: Api, store: NotificationStore, query: dict[str, Any]) -> Backfilled:
+    page = await api.page("GET", PATH, {**query, "limit": 1})
+    ids = (str(n["id"]) for n in page.items if isinstance(n, dict) and "id" in n)
+    baseline = _newest(*ids) or START
+    store.set_meta(BASELINE_KEY, baseline)
+    log.info("backfill.baseline", since_id=baseline)
+    return Backfilled(pages=1, ingested=0, complete=True, baseline=True)
+
+
+async def _ingest(intake: Intake, items: list[Any]) -> int:
+    """Ingest a page oldest first (Mastodon sends it newest first); how many were new."""
+    valid = [n for n in items if isinstance(n, dict) and isinstance(n.get("id"), str | int)]
+    if len(valid) < len(items):
+        log.warning("backfill.skipped_items", count=len(items) - len(valid))
+    new = 0
+    for notification in sorted(valid, key=lambda n: _id_order(str(n["id"]))):
+        new += await intake.ingest(notification)
+    return new
+
+
+def _newest(*ids: str | None) -> str | None:
+    present = [i for i in ids if i is not None]
+    return max(present, key=_id_order) if present else None
+
+
+def _id_order(notification_id: str) -> tuple[int, str]:
+    return len(notification_id), notification_id

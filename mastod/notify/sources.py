@@ -1,0 +1,131 @@
+"""Where notifications come from: Web Push through the webhook, or the streaming API, chosen
+from `notifications.source` (`auto`: push when a public URL can be had — `webhook.public_url`
+or an ngrok auth token — else streaming, which needs an access token). Both feed the one
+`Intake`; a catch-up backfill covers what arrived while the daemon was down."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import structlog
+
+from mastod.config import Config
+from mastod.mastodon.client import MastodonClient
+from mastod.mastodon.errors import MastodonError
+from mastod.notify.backfill import catch_up
+from mastod.notify.intake import Intake
+from mastod.notify.store import NotificationStore
+from mastod.notify.streaming import StreamingSource
+from mastod.push.decrypt import PushPayload
+from mastod.push.errors import PushSetupError
+from mastod.push.service import PushService
+from mastod.tasks import TaskSet
+
+log = structlog.get_logger(__name__)
+
+
+def choose_source(config: Config) -> str:
+    """The source `notifications.source` asks for, with `auto` resolved."""
+    source = config.notifications.source
+    if source != "auto":
+        return source
+    if config.webhook.public_url or config.ngrok.auth_token:
+        return "push"
+    return "streaming" if config.mastodon.access_token else "none"
+
+
+def _backoff(failures: int) -> float:
+    return min(300.0, 2.0 ** min(failures, 8)) * (0.5 + random.random())  # noqa: S311
+
+
+class Sources:
+    """Runs the chosen source; `start()`/`close()` form one cleanup context."""
+
+    def __init__(
+        self, config: Config, client: MastodonClient, store: NotificationStore, intake: Intake
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.store = store
+        self.intake = intake
+        self.kind = choose_source(config)
+        self.push: PushService | None = None
+        self.streaming: StreamingSource | None = None
+        self.tasks = TaskSet("notify.sources")
+        self.problem: str | None = None
+        self._catching_up = False
+
+    async def start(self) -> None:
+        if self.kind == "push":
+            self.push = PushService(
+                self.config, self.client.api(), on_push=self._on_push, tasks=self.tasks
+            )
+            try:
+                await self.push.start()
+            except PushSetupError as exc:
+                if self.config.notifications.source == "push":
+                    raise
+                log.warning("notify.push_unavailable", reason=str(exc), fallback="streaming")
+                self.push, self.kind = None, "streaming"
+            else:
+                self._catch_up()
+        if self.kind == "streaming":
+            token = self.config.mastodon.access_token
+            if not token:
+                self.problem = "streaming needs mastodon.access_token"
+                log.warning("notify.streaming_unavailable", reason=self.problem)
+                return
+            self.streaming = StreamingSource(
+                self.client.api(), token, self.store, self.intake,
+                types=self.config.notifications.types,
+            )  # fmt: skip
+            await self.streaming.start()  # it catches up after every (re)connect itself
+
+    async def close(self) -> None:
+        if self.streaming is not None:
+            await self.streaming.close()
+        await self.tasks.cancel()
+        if self.push is not None:
+            await self.push.close()
+
+    def state(self) -> dict[str, Any]:
+        if self.push is not None:
+            return self.push.state()
+        if self.streaming is not None:
+            return {
+                "source": "streaming",
+                "state": self.streaming.state,
+                "connections": self.streaming.connections,
+            }
+        return {"source": self.kind, "state": self.problem or "off"}
+
+    def _catch_up(self) -> None:
+        """Backfill in the background; one run at a time (it runs until it is complete)."""
+        if self._catching_up:
+            return
+        self._catching_up = True
+
+        async def run() -> None:
+            try:
+                await catch_up(
+                    self.client.api(), self.store, self.intake,
+                    backoff=_backoff, types=self.config.notifications.types,
+                )  # fmt: skip
+            finally:
+                self._catching_up = False
+
+        self.tasks.spawn(run(), name="notify.catch_up")
+
+    async def _on_push(self, payload: PushPayload) -> None:
+        """A push only says which notification: fetch the whole entity, then ingest it."""
+        try:
+            notification = await self.client.api().get(
+                "/api/v1/notifications/{notification_id}",
+                {"notification_id": payload.notification_id},
+            )
+        except MastodonError as exc:
+            log.warning("notify.fetch_failed", error=exc.error, http_status=exc.http_status)
+            self._catch_up()  # the backfill will find it
+            return
+        await self.intake.ingest(notification)

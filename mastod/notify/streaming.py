@@ -1,0 +1,261 @@
+"""The streaming source: Mastodon's `user:notification` stream over WebSocket, no public URL.
+
+The streaming host comes from `GET /api/v2/instance` (`configuration.urls.streaming`), else
+the instance's own URL (PROTOCOL.md §3.1). The token goes in the `Authorization` header, never
+in the URL (URLs end up in logs). Each event's `payload` is JSON text inside the JSON frame
+and is decoded a second time.
+
+Nothing sent while the daemon was disconnected is lost: after every (re)connect a backfill
+fetches what Mastodon has after the newest stored notification. Events that arrive during
+the backfill wait in a bounded inbox and are ingested after it, so ids reach subscribers in
+order; if the inbox overflows it is emptied and the backfill runs again (the events are on
+the server). Reconnects back off exponentially with jitter, up to `backoff_cap` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections import deque
+from collections.abc import Collection
+from typing import Any
+
+import aiohttp
+import structlog
+import yarl
+
+from mastod import __version__
+from mastod.mastodon.client import Api
+from mastod.mastodon.errors import MastodonError
+from mastod.notify.backfill import catch_up
+from mastod.notify.intake import Intake
+from mastod.notify.store import NotificationStore
+from mastod.tasks import TaskSet
+
+log = structlog.get_logger(__name__)
+
+STREAM = "user:notification"
+
+
+class StreamingSource:
+    """`start()` begins connecting in the background; `close()` stops. `state` says how it
+    goes, for `status`: "connecting", "connected", "catching up", "reconnecting in 4.2s: ..."."""
+
+    def __init__(
+        self,
+        api: Api,
+        access_token: str | None,
+        store: NotificationStore,
+        intake: Intake,
+        *,
+        types: Collection[str] | None = None,
+        session: aiohttp.ClientSession | None = None,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        stable_after: float = 60.0,
+        heartbeat: float = 45.0,
+        inbox_size: int = 1000,
+    ) -> None:
+        self.api = api
+        self._token = access_token
+        self.store = store
+        self.intake = intake
+        self.types = types
+        self._session = session
+        self._own_session = session is None
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.stable_after = stable_after
+        self.heartbeat = heartbeat
+        self.inbox_size = inbox_size
+        self.state = "not started"
+        self.connections = 0
+        self.inbox_overflows = 0
+        self._tasks = TaskSet("notify.streaming")
+
+    async def start(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                headers={"User-Agent": f"mastod/{__version__}"},
+                timeout=aiohttp.ClientTimeout(total=None, connect=30, sock_read=30),
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        self.state = "connecting"
+        self._tasks.spawn(self._run(), name="notify.streaming")
+
+    async def close(self) -> None:
+        await self._tasks.cancel()
+        if self._own_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+        self.state = "stopped"
+
+    # -- connection loop --------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            self.state = "connecting"
+            began = loop.time()
+            try:
+                reason = await self._connect_once()
+            except (aiohttp.WSServerHandshakeError, aiohttp.ClientResponseError) as exc:
+                reason = f"upgrade refused: HTTP {exc.status}"
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                reason = f"connection failed: {type(exc).__name__}"
+            except Exception:  # a bug must not end the source: log it and reconnect
+                log.exception("streaming.failed")
+                reason = "internal error (see the log)"
+            if loop.time() - began >= self.stable_after:
+                failures = 0
+            delay = self._backoff(failures)
+            failures += 1
+            self.state = f"reconnecting in {delay:.1f}s: {reason}"
+            log.warning("streaming.disconnected", reason=reason, retry_in=round(delay, 1))
+            await asyncio.sleep(delay)
+
+    async def _connect_once(self) -> str:
+        assert self._session is not None
+        url = await self._discover()
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        async with self._session.ws_connect(
+            url, headers=headers, heartbeat=self.heartbeat, autoping=True
+        ) as ws:
+            self.connections += 1
+            self.state = "catching up"
+            log.info("streaming.connected", url=str(url.with_query(None)))
+            return await self._serve(ws)
+
+    async def _discover(self) -> yarl.URL:
+        streaming: Any = None
+        try:
+            instance = await self.api.get("/api/v2/instance")
+            streaming = instance["configuration"]["urls"]["streaming"]
+        except (MastodonError, KeyError, TypeError) as exc:
+            log.info("streaming.discovery_fallback", reason=type(exc).__name__)
+        return streaming_url(streaming if isinstance(streaming, str) else None, self.api.base_url)
+
+    def _backoff(self, failures: int) -> float:
+        ceiling = min(self.backoff_cap, self.backoff_base * 2.0**failures)
+        return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+
+    # -- one connection -------------------------------------------------------------------------
+
+    async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+        inbox = Inbox(self.inbox_size)
+        receiver = self._tasks.spawn(self._receive(ws, inbox), name="notify.streaming.receive")
+        consumer = self._tasks.spawn(self._consume(inbox), name="notify.streaming.consume")
+        try:
+            await asyncio.wait({receiver, consumer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (receiver, consumer):
+                task.cancel()
+            await asyncio.gather(receiver, consumer, return_exceptions=True)
+        if receiver.cancelled():
+            return "stopped ingesting (see the log)"
+        error = receiver.exception()
+        if error is not None:
+            return f"connection failed: {type(error).__name__}"
+        return str(receiver.result())
+
+    async def _receive(self, ws: aiohttp.ClientWebSocketResponse, inbox: Inbox) -> str:
+        async for msg in ws:
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                notification = decode_event(msg.data)
+                if notification is not None and not inbox.put(notification):
+                    self.inbox_overflows += 1
+                    log.warning("streaming.inbox_overflow", size=self.inbox_size)
+            elif msg.type is aiohttp.WSMsgType.ERROR:
+                return f"connection failed: {type(ws.exception()).__name__}"
+        return f"closed by the server (code {ws.close_code})"
+
+    async def _consume(self, inbox: Inbox) -> None:
+        while True:
+            notification = await inbox.next()
+            if notification is None:
+                inbox.stale = False  # an overflow during the backfill makes it stale again
+                self.state = "catching up"
+                await self._catch_up()
+                self.state = "connected"
+            else:
+                await self.intake.ingest(notification)
+
+    async def _catch_up(self) -> None:
+        await catch_up(self.api, self.store, self.intake, types=self.types, backoff=self._backoff)
+
+
+class Inbox:
+    """Events received while a backfill runs, bounded. They are ingested after it (those it
+    fetched too are duplicates, and the store drops them). On overflow they are all dropped
+    and the inbox turns stale: another backfill fetches them from the server instead."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: deque[dict[str, Any]] = deque()
+        self.stale = True  # a fresh connection catches up first
+        self._ready = asyncio.Event()
+
+    def put(self, notification: dict[str, Any]) -> bool:
+        """Keep `notification`; False if the inbox overflowed instead."""
+        kept = len(self.items) < self.size
+        if kept:
+            self.items.append(notification)
+        else:
+            self.items.clear()
+            self.stale = True
+        self._ready.set()
+        return kept
+
+    async def next(self) -> dict[str, Any] | None:
+        """The next notification to ingest; None when a backfill must come first."""
+        while not self.items and not self.stale:
+            self._ready.clear()
+            await self._ready.wait()
+        return None if self.stale else self.items.popleft()
+
+
+def decode_event(text: str) -> dict[str, Any] | None:
+    """The Notification of a `notification` event frame; None for any other frame."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        log.warning("streaming.bad_frame", reason="not JSON")
+        return None
+    if not isinstance(message, dict):
+        return None
+    if "error" in message:
+        log.warning("streaming.server_error", error=str(message["error"])[:200])
+        return None
+    if message.get("event") != "notification":
+        return None
+    payload = message.get("payload")
+    if isinstance(payload, str):  # JSON text inside the JSON frame
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            log.warning("streaming.bad_frame", reason="payload is not JSON")
+            return None
+    if not isinstance(payload, dict):
+        log.warning("streaming.bad_frame", reason="payload is not an object")
+        return None
+    return payload
+
+
+def streaming_url(streaming: str | None, base_url: str) -> yarl.URL:
+    """`<streaming base>/api/v1/streaming?stream=user:notification` as a ws(s) URL.
+
+    Never `ws://` for an instance served over https: the token would travel in clear.
+    """
+    base = yarl.URL(base_url)
+    target = base
+    if streaming:
+        candidate = yarl.URL(streaming)
+        if candidate.scheme in ("ws", "wss", "http", "https") and candidate.host:
+            target = candidate
+    scheme = {"http": "ws", "https": "wss"}.get(target.scheme, target.scheme)
+    if scheme == "ws" and base.scheme == "https":
+        scheme = "wss"
+    path = target.path.rstrip("/") + "/api/v1/streaming"
+    return target.with_scheme(scheme).with_path(path).with_query({"stream": STREAM})

@@ -1,0 +1,182 @@
+"""Notification subscriptions over JSON-RPC (`subscribe`, `unsubscribe`) and `GET /events`.
+
+`subscribe` needs a connection the daemon can push on: the Unix socket or the WebSocket
+(`GET /rpc`). Over plain HTTP (`POST /rpc`) it answers error NEEDS_CONNECTION (-32010,
+"Subscriptions need a connection") whose `data.use` names the alternatives; `GET /events`
+is the HTTP way (Server-Sent Events, same Host guard and bearer token as `/rpc`):
+
+    curl -N -H "Authorization: Bearer $(cat token)" 'http://127.0.0.1:8765/events?types=mention'
+
+Each SSE event is `id: <notification id>`, `event: notification`, `data: <Notification JSON>`;
+`?types=a,b` filters, `?since_id=ID` or the `Last-Event-ID` header (what EventSource sends
+when it reconnects) replays what came after ID first. On overflow the stream sends
+`event: dropped` (data `{"subscription", "since_id"}`) and ends; reconnecting resumes.
+A comment line keeps the stream alive every `keepalive` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+from aiohttp import web
+
+from mastod.notify.hub import Hub
+from mastod.notify.store import MAX_ID_LENGTH
+from mastod.rpc.dispatch import PushPeer, after_reply, current_peer
+from mastod.rpc.errors import RpcFault
+from mastod.rpc.http import LIVE_STREAMS, Handler
+from mastod.rpc.params import InvalidParams
+from mastod.rpc.registry import Registry
+
+NEEDS_CONNECTION = -32010
+NEEDS_CONNECTION_TEXT = (
+    "Subscriptions need a connection: use the WebSocket (GET /rpc), "
+    "Server-Sent Events (GET /events) or the Unix socket"
+)
+ALTERNATIVES = ["websocket GET /rpc", "sse GET /events", "unix socket"]
+KEEPALIVE = 15.0  # seconds between SSE comment lines
+_POLL = 1.0  # how often an SSE stream checks that its client is still there
+
+
+def register_subscriptions(registry: Registry, hub: Hub) -> None:
+    hooked: weakref.WeakSet[PushPeer] = weakref.WeakSet()
+
+    def connection() -> PushPeer:
+        peer = current_peer.get()
+        if not isinstance(peer, PushPeer):
+            transport = None if peer is None else peer.transport
+            data = {"transport": transport, "use": ALTERNATIVES}
+            raise RpcFault(NEEDS_CONNECTION, NEEDS_CONNECTION_TEXT, data)
+        return peer
+
+    async def subscribe(
+        types: list[str] | None = None, since_id: str | int | None = None
+    ) -> dict[str, str]:
+        """Subscribe this connection to notifications, sent as `notification` messages.
+
+        Each message is `{"jsonrpc": "2.0", "method": "notification", "params":
+        {"subscription": id, "notification": {...}}}`, the notification shaped as
+        `get_notifications` returns it. `types` keeps only those notification types.
+        `since_id` first replays the stored notifications newer than it, oldest first ("":
+        the whole stored log). If the connection falls too far behind, the subscription
+        ends with a `dropped` message whose `since_id` resumes it with a new `subscribe`.
+        Needs the Unix socket or the WebSocket; over HTTP, use `GET /events`.
+        """
+        peer = connection()
+        wanted = _types(types)
+        since = _since(since_id)
+        sub_id = hub.subscribe(peer, wanted, since, start=False)
+        if peer not in hooked:  # after subscribing: a peer already closed drops it at once
+            hooked.add(peer)
+            peer.on_close(lambda: hub.drop_peer(peer))
+        after_reply(lambda: hub.start_delivery(sub_id))
+        return {"subscription": sub_id}
+
+    async def unsubscribe(subscription: str) -> bool:
+        """End one of this connection's subscriptions; false if it has none by that id."""
+        return hub.unsubscribe(subscription, connection())
+
+    registry.add(subscribe, name="subscribe")
+    registry.add(unsubscribe, name="unsubscribe")
+
+
+def _types(types: list[str] | None) -> set[str] | None:
+    if types is None:
+        return None
+    if not types:
+        raise InvalidParams("types: must not be empty (leave it out for every type)")
+    if any(not t for t in types):
+        raise InvalidParams("types: a type must not be empty")
+    return set(types)
+
+
+def _since(since_id: str | int | None) -> str | None:
+    if since_id is None:
+        return None
+    text = str(since_id)
+    if len(text) > MAX_ID_LENGTH:
+        raise InvalidParams(f"since_id: longer than {MAX_ID_LENGTH} characters")
+    return text
+
+
+# -- Server-Sent Events --------------------------------------------------------------------
+
+
+class SseFrames:
+    """SSE events; the notification's JSON text goes in `data:` as stored (it has no newline)."""
+
+    def notification(self, subscription: str, notification_id: str, json_text: str) -> str:
+        return "id: " + notification_id + "\nevent: notification\ndata: " + json_text + "\n\n"
+
+    def dropped(self, subscription: str, since_id: str) -> str:
+        data = json.dumps({"subscription": subscription, "since_id": since_id})
+        return f"event: dropped\ndata: {data}\n\n"
+
+
+SSE = SseFrames()
+
+
+class SsePeer:
+    transport = "sse"
+
+    def __init__(self, response: web.StreamResponse) -> None:
+        self.response = response
+        self._lock = asyncio.Lock()  # notifications and keep-alives share the stream
+
+    async def send(self, frame: str) -> None:
+        async with self._lock:
+            await self.response.write(frame.encode())
+
+
+def events_handler(hub: Hub, *, keepalive: float = KEEPALIVE) -> Handler:
+    """The `GET /events` handler, for `create_rpc_app(events=...)`."""
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        types = _query_types(request.query.getall("types", []))
+        since = request.headers.get("Last-Event-ID") or request.query.get("since_id") or None
+        if since is not None and len(since) > MAX_ID_LENGTH:
+            return web.json_response({"error": "since_id is too long"}, status=400)
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        await response.prepare(request)
+        peer = SsePeer(response)
+        sub_id = hub.subscribe(peer, types, since, frames=SSE)
+        writer = hub.writer(sub_id)
+        live = request.app.get(LIVE_STREAMS)
+        loop = asyncio.get_running_loop()
+        quiet_since = loop.time()
+        try:
+            while writer is not None and not writer.done():
+                await asyncio.wait({writer}, timeout=min(_POLL, keepalive))
+                if writer.done() or _gone(request) or (live and live.stopping.is_set()):
+                    break
+                if loop.time() - quiet_since >= keepalive:
+                    await peer.send(": keep-alive\n\n")
+                    quiet_since = loop.time()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            hub.drop_peer(peer)
+        return response
+
+    return events
+
+
+def _query_types(values: Iterable[str]) -> set[str] | None:
+    """`?types=mention,follow` and/or `?types=mention&types=follow`; None for every type."""
+    found = {t.strip() for value in values for t in value.split(",") if t.strip()}
+    return found or None
+
+
+def _gone(request: web.Request) -> bool:
+    transport: Any = request.transport
+    return transport is None or bool(transport.is_closing())

@@ -1,0 +1,72 @@
+"""`mastod listen` (a real subprocess) against a real Unix-socket server with the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from tests.notify.conftest import READ_TIMEOUT, Rpc, note, until
+
+Start = Callable[..., Awaitable[asyncio.subprocess.Process]]
+
+
+@pytest.fixture
+async def start_listen(rpc: Rpc) -> AsyncIterator[Start]:
+    started: list[asyncio.subprocess.Process] = []
+
+    async def start(*args: str) -> asyncio.subprocess.Process:
+        proc = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "mastod", "listen", "--socket", str(rpc.socket_path)),
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        started.append(proc)
+        await until(lambda: rpc.hub.subscriber_count == 1)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def printed(proc: asyncio.subprocess.Process, count: int) -> list[dict[str, object]]:
+    assert proc.stdout is not None
+    lines = [await asyncio.wait_for(proc.stdout.readline(), READ_TIMEOUT) for _ in range(count)]
+    return [json.loads(line) for line in lines]
+
+
+@pytest.mark.parametrize("queue_size", [5])
+async def test_prints_json_lines_and_resumes_after_dropped(rpc: Rpc, start_listen: Start) -> None:
+    await rpc.ingest(note(10))
+    listen = await start_listen()
+    for nid in range(11, 31):  # one loop step: its queue overflows before anything is sent
+        assert await rpc.intake.ingest(note(nid))
+    first = await printed(listen, 20)
+    assert [n["id"] for n in first] == [str(i) for i in range(11, 31)]
+    assert first[0]["status"]["attachments"] == [{"id": "3", "type": "image"}]  # type: ignore[index]
+    for nid in (31, 32):
+        await rpc.ingest(note(nid))
+        await asyncio.sleep(0)
+    assert [n["id"] for n in await printed(listen, 2)] == ["31", "32"]
+
+    listen.send_signal(signal.SIGINT)
+    _, stderr = await asyncio.wait_for(listen.communicate(), READ_TIMEOUT)
+    assert listen.returncode == 130
+    assert "resubscribing after '10'" in stderr.decode()
+    assert "Traceback" not in stderr.decode()
+    await until(lambda: rpc.hub.subscriber_count == 0)
+
+
+async def test_types_and_since(rpc: Rpc, start_listen: Start) -> None:
+    await rpc.ingest(*(note(i, "follow" if i % 2 else "mention") for i in range(1, 6)))
+    listen = await start_listen("--types", "follow,poll", "--since", "1")
+    await rpc.ingest(note(6, "poll"), note(7, "mention"), note(8, "follow"))
+    assert [n["id"] for n in await printed(listen, 4)] == ["3", "5", "6", "8"]

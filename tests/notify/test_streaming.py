@@ -1,0 +1,173 @@
+"""The streaming source against a fake Mastodon: auth header, double-encoded payloads,
+reconnect with backfill, exactly-once ingestion, discovery and state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+import yarl
+from aiohttp import web
+from structlog.testing import capture_logs
+
+from mastod.mastodon.client import Api
+from mastod.notify.hub import Hub
+from mastod.notify.intake import Intake
+from mastod.notify.store import NotificationStore
+from mastod.notify.streaming import StreamingSource, decode_event, streaming_url
+from tests.notify.conftest import note, until
+from tests.notify.fake import TOKEN, Collector, FakeMastodon, event
+
+
+@pytest.fixture
+async def source(
+    api: Api, store: NotificationStore, intake: Intake
+) -> AsyncIterator[StreamingSource]:
+    streaming = StreamingSource(
+        api, TOKEN, store, intake, backoff_base=0.01, backoff_cap=0.05, heartbeat=5.0
+    )
+    yield streaming
+    await streaming.close()
+
+
+async def hold_open(ws: web.WebSocketResponse) -> None:
+    """Keep a server-side connection open until the client goes."""
+    async for _ in ws:
+        pass
+
+
+async def test_streams_reconnects_and_backfills_each_notification_once(
+    fake: FakeMastodon, source: StreamingSource, hub: Hub, store: NotificationStore
+) -> None:
+    fake.add(*(note(i) for i in range(1, 6)))  # history before the first start
+    collector = Collector()
+    hub.subscribe(collector)
+
+    async def script(ws: web.WebSocketResponse, connection: int) -> None:
+        if connection == 1:
+            fake.add(note(6), note(7))
+            await ws.send_str(event(note(6)))
+            update = {"stream": ["user"], "event": "update", "payload": json.dumps({"id": "1"})}
+            await ws.send_str(json.dumps(update))
+            await ws.send_str(json.dumps({"error": "Unknown stream type", "status": 400}))
+            await ws.send_str("not json")
+            await ws.send_str(event(note(7)))
+            await until(lambda: "7" in collector.ids)
+            fake.add(note(8), note(9, "follow"), note(10))  # sent while it is disconnected
+        else:
+            await ws.send_str(event(note(10)))  # also fetched by the backfill: once only
+            fake.add(note(11))
+            await ws.send_str(event(note(11)))
+            await hold_open(ws)
+
+    fake.script = script
+    with capture_logs() as logs:
+        await source.start()
+        await until(lambda: "11" in collector.ids)
+    assert collector.ids == [str(i) for i in range(6, 12)]
+    assert store.count() == 6  # the history is a baseline, not notifications
+    assert fake.requests[0] == {"limit": ["1"]}
+    assert fake.requests[1]["min_id"] == ["7"]
+    assert fake.ws_headers == [f"Bearer {TOKEN}"] * 2
+    assert fake.ws_queries == [{"stream": "user:notification"}] * 2
+    assert source.connections == 2
+    await until(lambda: source.state == "connected")
+    disconnects = [e for e in logs if e["event"] == "streaming.disconnected"]
+    assert disconnects[0]["reason"].startswith("closed by the server")
+    assert TOKEN not in repr(logs)
+
+
+async def test_events_during_a_slow_backfill_wait_then_overflow_into_another(
+    fake: FakeMastodon, api: Api, store: NotificationStore, hub: Hub, intake: Intake
+) -> None:
+    store.add(note(100))
+    fake.add(note(100))
+    collector = Collector()
+    hub.subscribe(collector)
+    fake.hold_notifications = asyncio.Event()
+    source = StreamingSource(api, TOKEN, store, intake, inbox_size=3, backoff_base=0.01)
+
+    async def script(ws: web.WebSocketResponse, connection: int) -> None:
+        await until(lambda: len(fake.requests) == 1)  # the backfill waits for its answer
+        for nid in range(101, 111):  # more than the inbox holds
+            fake.add(note(nid))
+            await ws.send_str(event(note(nid)))
+        await until(lambda: source.inbox_overflows == 2)
+        assert fake.hold_notifications is not None
+        fake.hold_notifications.set()  # answers with nothing after 100: it was asked before
+        await until(lambda: "110" in collector.ids)
+        fake.add(note(111))
+        await ws.send_str(event(note(111)))
+        await hold_open(ws)
+
+    fake.script = script
+    await source.start()
+    await until(lambda: "111" in collector.ids)
+    await source.close()
+    assert collector.ids == [str(i) for i in range(101, 112)]
+    assert [r["min_id"] for r in fake.requests] == [["100"], ["100"]]
+    assert source.connections == 1
+
+
+async def test_without_v2_instance_the_base_url_is_the_streaming_host(
+    fake: FakeMastodon, source: StreamingSource, hub: Hub
+) -> None:
+    fake.streaming = None
+    collector = Collector()
+    hub.subscribe(collector)
+
+    async def script(ws: web.WebSocketResponse, connection: int) -> None:
+        fake.add(note(1))
+        await ws.send_str(event(note(1)))
+        await hold_open(ws)
+
+    fake.script = script
+    await source.start()
+    await until(lambda: collector.ids == ["1"])
+    assert fake.ws_headers == [f"Bearer {TOKEN}"]
+
+
+async def test_a_refused_token_is_reported_and_retried(
+    fake: FakeMastodon, api: Api, store: NotificationStore, intake: Intake
+) -> None:
+    source = StreamingSource(api, "wrong-token", store, intake, backoff_base=0.01)
+    with capture_logs() as logs:
+        await source.start()
+        await until(lambda: len(fake.ws_headers) >= 3)
+        await until(lambda: source.state.startswith("reconnecting in "))
+    await source.close()
+    assert source.state == "stopped"
+    assert all(h == "Bearer wrong-token" for h in fake.ws_headers)
+    reasons = {e["reason"] for e in logs if e["event"] == "streaming.disconnected"}
+    assert reasons == {"upgrade refused: HTTP 401"}
+    assert source.connections == 0
+    assert "wrong-token" not in repr(logs)
+
+
+def test_decode_event_reads_the_payload_twice() -> None:
+    notification = note(5)
+    assert decode_event(event(notification)) == notification
+    as_object = json.dumps({"event": "notification", "payload": notification})
+    assert decode_event(as_object) == notification
+    assert decode_event(json.dumps({"event": "delete", "payload": "5"})) is None
+    assert decode_event(json.dumps({"event": "notification", "payload": "{oops"})) is None
+    assert decode_event(json.dumps({"event": "notification", "payload": "[1]"})) is None
+    assert decode_event("[]") is None
+
+
+@pytest.mark.parametrize(
+    ("streaming", "base", "expected"),
+    [
+        ("wss://streaming.example", "https://m.example", "wss://streaming.example"),
+        ("ws://streaming.example/", "https://m.example", "wss://streaming.example"),
+        ("https://s.example/prefix", "https://m.example", "wss://s.example/prefix"),
+        (None, "http://127.0.0.1:3000", "ws://127.0.0.1:3000"),
+        (None, "https://m.example/sub", "wss://m.example/sub"),
+        ("not a url", "https://m.example", "wss://m.example"),
+    ],
+)
+def test_streaming_url(streaming: str | None, base: str, expected: str) -> None:
+    url = streaming_url(streaming, base)
+    assert url == yarl.URL(f"{expected}/api/v1/streaming?stream=user:notification")
