@@ -33,8 +33,36 @@ Sandbox-only endpoints live under `/_sandbox/` (see `mastod.sandbox.routes.admin
 `POST /_sandbox/act` makes another account act (mention, favourite, reblog, follow, status);
 `/_sandbox/faults` programs fault injection (see `mastod.sandbox.faults`).
 
-New notifications call every `Sandbox.on_notification` callback as
+Notifications leave the sandbox as they leave Mastodon, both ways at once:
+
+* **Web Push** (`mastod.sandbox.push_delivery`, `mastod.sandbox.webpush`): each one is
+  encrypted (`aes128gcm`, or legacy `aesgcm` for a subscription without `standard`), signed
+  with the sandbox's VAPID key (`Sandbox.vapid_private_key`, shown as `server_key`) and
+  POSTed to every push subscription of the recipient whose alerts and policy allow it, in
+  the background, with retries; every attempt is kept in `Sandbox.push_deliveries`, and
+  `await running.push.settle()` waits for the deliveries in flight. Loopback endpoints are
+  allowed, unlike Mastodon.
+* **Streaming** (`mastod.sandbox.routes.streaming`): `ws://<sandbox>/api/v1/streaming` with
+  `stream=user:notification` (or `user`), and Server-Sent Events under the same path; each
+  event's `payload` is the JSON text of the entity `GET /api/v1/notifications/:id` returns.
+  `sandbox.faults.drop_streams()` cuts every streaming connection, to test reconnecting.
+
+Beyond those, new notifications call every `Sandbox.on_notification` callback as
 `callback(recipient_account_id, notification_entity)`.
+
+Watch the whole pipeline by hand (no account, no network), in three terminals::
+
+    $ mastod serve --sandbox      # logs `sandbox.started url=http://127.0.0.1:<port>`
+    $ mastod listen               # prints each notification the daemon fans out, as JSON
+    $ curl -s -X POST http://127.0.0.1:<port>/_sandbox/act \
+          -H 'Content-Type: application/json' -d '{"action": "mention", "text": "hi"}'
+
+Every `act` makes bob mention (or favourite, reblog, follow) alice; the notification reaches
+the daemon by streaming or Web Push (its `notifications.source`) and `mastod listen` prints
+it. To see the sandbox's own stream without the daemon::
+
+    $ curl -N -H 'Authorization: Bearer sandbox-owner-token' \
+          http://127.0.0.1:<port>/api/v1/streaming/user/notification
 """
 
 from __future__ import annotations
@@ -50,8 +78,10 @@ from mastod.sandbox.constants import (
 )
 from mastod.sandbox.faults import Fault, Faults
 from mastod.sandbox.keys import SANDBOX_KEY
-from mastod.sandbox.recorded import RecordedRequest, RecordedResponse
+from mastod.sandbox.push_delivery import PushDelivery
+from mastod.sandbox.recorded import RecordedPush, RecordedRequest, RecordedResponse
 from mastod.sandbox.state import Sandbox
+from mastod.sandbox.streams import Streams
 
 __all__ = [
     "APP_TOKEN",
@@ -63,10 +93,13 @@ __all__ = [
     "SANDBOX_KEY",
     "Fault",
     "Faults",
+    "PushDelivery",
+    "RecordedPush",
     "RecordedRequest",
     "RecordedResponse",
     "RunningSandbox",
     "Sandbox",
+    "Streams",
     "create_app",
     "start_sandbox",
 ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from types import TracebackType
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from mastod.sandbox.fault_injection import inject_faults
-from mastod.sandbox.keys import RATE_LIMITER_KEY, SANDBOX_KEY
+from mastod.sandbox.keys import PUSH_DELIVERY_KEY, RATE_LIMITER_KEY, SANDBOX_KEY
 from mastod.sandbox.middleware import errors, record, throttle
+from mastod.sandbox.push_delivery import PushDelivery, new_session
 from mastod.sandbox.ratelimit import RateLimiter
 from mastod.sandbox.routes import (
     accounts,
@@ -26,6 +28,7 @@ from mastod.sandbox.routes import (
     search,
     status_actions,
     statuses,
+    streaming,
     tags,
     timelines,
 )
@@ -34,7 +37,7 @@ from mastod.sandbox.state import Sandbox
 # Modules with literal paths that a `{id}` route would also match come first.
 ROUTE_MODULES = (
     accounts, oauth, relations, statuses, status_actions, timelines, saved, lists, filters,
-    tags, notifications, conversations, media, search, instance, push, admin,
+    tags, notifications, conversations, media, search, instance, push, streaming, admin,
 )  # fmt: skip
 
 
@@ -54,7 +57,30 @@ def create_app(
     app[RATE_LIMITER_KEY] = RateLimiter(rate_limit, rate_limit_period)
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)
+    app.cleanup_ctx.append(_notification_hooks)
+    app.on_shutdown.append(_close_streams)
     return app
+
+
+async def _notification_hooks(app: web.Application) -> AsyncIterator[None]:
+    """Web Push (through the app's own client session) and streaming hear of every new
+    notification while the app runs."""
+    sb = app[SANDBOX_KEY]
+    async with new_session() as session:
+        delivery = app[PUSH_DELIVERY_KEY] = PushDelivery(sb, session)
+        hooks = [delivery.on_notification, sb.streams.publish_notification]
+        sb.on_notification.extend(hooks)
+        try:
+            yield
+        finally:
+            for hook in hooks:
+                sb.on_notification.remove(hook)
+            await delivery.close()
+
+
+async def _close_streams(app: web.Application) -> None:
+    """Say goodbye to streaming clients, so shutting down need not wait for them."""
+    app[SANDBOX_KEY].streams.drop_all(code=WSCloseCode.GOING_AWAY)
 
 
 class RunningSandbox:
@@ -64,6 +90,11 @@ class RunningSandbox:
         self._runner = runner
         self.url = url
         self.sandbox = sandbox
+
+    @property
+    def push(self) -> PushDelivery:
+        """The Web Push sender (`await running.push.settle()` waits for deliveries)."""
+        return self._runner.app[PUSH_DELIVERY_KEY]
 
     async def close(self) -> None:
         await self._runner.cleanup()

@@ -34,6 +34,10 @@ registration can be had (Doorkeeper matches requested scopes against these exact
 APP_NAME: Final = "mastod sandbox"
 APP_WEBSITE: Final = "https://github.com/mastod/mastod"
 MASTODON_VERSION: Final = "4.4.0"
+HTTP_RB_VERSION: Final = "5.2.0"
+"""The HTTP client Mastodon 4.4 sends with; it is named in outgoing requests' User-Agent."""
+CONTACT_EMAIL: Final = "admin@sandbox.invalid"
+"""The instance's contact address: in `/api/v*/instance` and the VAPID JWT's `sub`."""
 MAX_CHARACTERS: Final = 500
 MAX_MEDIA_ATTACHMENTS: Final = 4
 MAX_PINNED_STATUSES: Final = 5

@@ -16,6 +16,11 @@ compiled `re.Pattern` by `search`. Kinds:
 `after=True` (status, drop) runs the real handler first, so the request takes effect and only
 its answer is lost. `count=None` never runs out. `close_connections = True` makes every
 response carry `Connection: close`, as some non-Mastodon servers do.
+
+`drop_streams()` cuts every open streaming connection (WebSocket and Server-Sent Events) at
+once, as a crashed or restarted streaming server does; `drop_streams(graceful=True)` closes
+WebSockets with 1001 (going away) instead. To refuse the reconnects too, add a `status` fault
+on `/api/v1/streaming`.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
 from mastod.sandbox.errors import ApiError
+from mastod.sandbox.streams import Streams
 
 FaultKind = Literal["latency", "status", "drop", "truncate", "rate_limit"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
@@ -82,10 +88,15 @@ class Fault:
 class Faults:
     """The programmed faults of one sandbox, consumed in the order they were added."""
 
-    def __init__(self) -> None:
+    def __init__(self, streams: Streams | None = None) -> None:
         self.active: list[Fault] = []
         self.close_connections = False
+        self.streams = streams if streams is not None else Streams()
         self._ids = itertools.count(1)
+
+    def drop_streams(self, *, graceful: bool = False) -> int:
+        """Cut every streaming connection; returns how many there were."""
+        return self.streams.drop_all(code=1001 if graceful else None)
 
     def add(
         self,

@@ -3,7 +3,8 @@
 1. `record`: reads the body, records the request (and, if asked, the response), learns the
    base URL, honours `faults.close_connections`;
 2. `inject_faults` (in `fault_injection`);
-3. `throttle`: `X-RateLimit-*` on every `/api/*` answer, 429 over the limit;
+3. `throttle`: `X-RateLimit-*` on every `/api/*` answer but the streaming API's, 429 over
+   the limit;
 4. `errors`: ApiError and routing misses rendered as Mastodon's JSON errors.
 """
 
@@ -23,6 +24,8 @@ from mastod.sandbox.params import parse_body
 from mastod.sandbox.recorded import RecordedRequest, RecordedResponse
 
 log = logging.getLogger(__name__)
+
+STREAMING_PREFIX = "/api/v1/streaming"  # Mastodon's streaming server has no REST rate limit
 
 
 @web.middleware
@@ -72,7 +75,7 @@ def _record_request(request: web.Request, raw: bytes) -> RecordedRequest:
 
 @web.middleware
 async def throttle(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not request.path.startswith("/api/"):
+    if not request.path.startswith("/api/") or request.path.startswith(STREAMING_PREFIX):
         return await handler(request)
     sb = request.app[SANDBOX_KEY]
     key = bearer(request) or f"ip:{request.remote}"

@@ -50,3 +50,24 @@ class RecordedRequest:
 
     def query_values(self, name: str) -> list[str]:
         return [v for k, v in self.query if k == name]
+
+
+@dataclass
+class RecordedPush:
+    """One Web Push delivery attempt: what was POSTed and what came of it.
+
+    `status` is the endpoint's HTTP status, or None when no answer came (`error` says why).
+    `outcome` is `delivered` (2xx), `retrying`, `failed` (the retries are used up) or
+    `unsubscribed` (a 4xx other than 408 and 429 deleted the subscription).
+    """
+
+    endpoint: str
+    encoding: str
+    notification_id: str
+    subscription_id: int
+    attempt: int
+    status: int | None
+    error: str | None
+    outcome: str
+    headers: dict[str, str]
+    body: bytes

@@ -7,6 +7,7 @@ of their own because Mastodon paginates those endpoints by the join row's id.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -185,3 +186,5 @@ class PushSubscription:
     standard: bool = False
     alerts: dict[str, bool] = field(default_factory=dict)
     policy: str = "all"
+    unsubscribe_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    """The secret in the `Unsubscribe-URL` each push carries (Mastodon signs one instead)."""

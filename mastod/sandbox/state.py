@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from mastod.sandbox import records as r
 from mastod.sandbox.errors import not_found
 from mastod.sandbox.faults import Faults
-from mastod.sandbox.recorded import RecordedRequest
+from mastod.sandbox.recorded import RecordedPush, RecordedRequest
+from mastod.sandbox.streams import Streams
 
 NotificationCallback = Callable[[str, dict[str, Any]], None]
 """Called as `callback(recipient_account_id, notification_entity)` for each new notification."""
@@ -35,6 +36,10 @@ class Sandbox:
     * `record_responses`: also keep each response (off by default, it costs memory);
     * `force_async_media`: every v2 upload answers 202;
     * `media_processing_polls`: how many `GET /api/v1/media/:id` answer 206 before 200;
+    * `push_retry_delays`: seconds to wait before each retry of a failed Web Push (Mastodon
+      retries five times, over hours); every attempt is kept in `push_deliveries` (as many
+      as `record_limit` allows);
+    * `streams`: the streaming connections (`faults.drop_streams()` cuts them all);
     * `clock`: seconds since the epoch; drives timestamps, rate-limit windows and the
       Idempotency-Key lifetime.
     """
@@ -70,8 +75,11 @@ class Sandbox:
         self.recording = True
         self.record_limit: int | None = 10_000
         self.record_responses = False
-        self.faults = Faults()
         self.on_notification: list[NotificationCallback] = []
+        self.push_deliveries: list[RecordedPush] = []
+        self.push_retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
+        self.streams = Streams()
+        self.faults = Faults(self.streams)
         self.force_async_media = False
         self.media_processing_polls = 2
         self.vapid_private_key = ec.generate_private_key(ec.SECP256R1())

@@ -7,7 +7,9 @@
   Answers `{"status": Status|null, "notifications": [Notification, ...]}`.
 * `GET/POST/DELETE /_sandbox/faults`: list, add (the JSON of `Faults.add`, e.g.
   `{"path": "/api/v1/statuses", "kind": "status", "status": 502, "count": 2}`, or
-  `{"close_connections": true}`), clear.
+  `{"close_connections": true}`), clear. `POST /_sandbox/faults` with `{"drop_streams": true}`
+  cuts every streaming connection at once, as a crashing server does (`"graceful": true`:
+  closes with 1001 instead) and answers `{"dropped": <how many>}`.
 * `GET /_sandbox/files/<key>` and `GET /_sandbox/media/<id>/original|small`: stored files.
 """
 
@@ -111,6 +113,9 @@ async def list_faults(request: web.Request) -> web.Response:
 async def add_fault(request: web.Request) -> web.Response:
     faults = request.app[SANDBOX_KEY].faults
     data: Any = params_of(request).data
+    if "drop_streams" in data:
+        graceful = bool(cast_bool(data.get("graceful", False)))
+        return ok({"dropped": faults.drop_streams(graceful=graceful)})
     if "close_connections" in data:
         faults.close_connections = bool(cast_bool(data["close_connections"]))
         return ok({"close_connections": faults.close_connections})

@@ -18,7 +18,6 @@ routes = web.RouteTableDef()
 
 _TITLE = "mastod sandbox"
 _DESCRIPTION = "An in-memory Mastodon-compatible instance for trying and testing mastod."
-_EMAIL = "admin@sandbox.invalid"
 _MIME_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "audio/mpeg"]
 
 
@@ -68,7 +67,7 @@ async def instance_v1(request: web.Request) -> web.Response:
             "title": _TITLE,
             "short_description": _DESCRIPTION,
             "description": _DESCRIPTION,
-            "email": _EMAIL,
+            "email": k.CONTACT_EMAIL,
             "version": k.MASTODON_VERSION,
             "urls": {"streaming_api": streaming_url(sb.url)},
             "stats": {
@@ -117,7 +116,7 @@ async def instance_v2(request: web.Request) -> web.Response:
             "configuration": configuration,
             "registrations": {"enabled": True, "approval_required": False, "message": None},
             "api_versions": {"mastodon": 6},
-            "contact": {"email": _EMAIL, "account": _owner(sb)},
+            "contact": {"email": k.CONTACT_EMAIL, "account": _owner(sb)},
             "rules": [],
         }
     )

@@ -3,12 +3,16 @@
 As the server (not the docs) does: POST replaces the token's subscription, PUT replaces
 `data` wholesale (alerts left out become absent, `policy` comes only from `data[policy]`),
 and the entity's `id` is an integer with `policy` included (PROTOCOL.md §2.1).
+
+Each push carries `Unsubscribe-URL: <base>/api/web/push_subscriptions/<secret>`; an
+unauthenticated DELETE there removes the subscription and answers 200 with an empty body,
+whether or not the secret matched (Mastodon 4.4+; the sandbox's secrets do not expire).
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
+import hmac
 from typing import Any
 
 from aiohttp import web
@@ -18,9 +22,11 @@ from yarl import URL
 from mastod.sandbox import records as r
 from mastod.sandbox.auth import Caller, caller
 from mastod.sandbox.errors import invalid, not_found, param_missing
+from mastod.sandbox.keys import SANDBOX_KEY
 from mastod.sandbox.params import Params, cast_bool
 from mastod.sandbox.respond import empty, ok
 from mastod.sandbox.views.misc import push_subscription
+from mastod.sandbox.webpush import decode_key
 
 routes = web.RouteTableDef()
 
@@ -30,12 +36,6 @@ ALERT_TYPES = (
     "admin.report", "quote", "quoted_update", "added_to_collection", "collection_update",
 )  # fmt: skip
 POLICIES = ("all", "followed", "follower", "none")
-
-
-def decode_key(value: str) -> bytes:
-    """`Webpush.decode64`: URL-safe base64, padding optional; standard base64 also passes."""
-    cleaned = value.strip().replace("+", "-").replace("/", "_").rstrip("=")
-    return base64.urlsafe_b64decode(cleaned + "=" * (-len(cleaned) % 4))
 
 
 def _valid_p256dh(value: str) -> bool:
@@ -129,3 +129,13 @@ async def delete_subscription(request: web.Request) -> web.Response:
     assert c.token is not None
     c.sb.push_subscriptions.pop(c.token.token, None)
     return empty()
+
+
+@routes.delete("/api/web/push_subscriptions/{secret}")
+async def unsubscribe(request: web.Request) -> web.Response:
+    sb = request.app[SANDBOX_KEY]
+    secret = request.match_info["secret"]
+    for key, row in list(sb.push_subscriptions.items()):
+        if hmac.compare_digest(row.unsubscribe_token.encode(), secret.encode()):
+            del sb.push_subscriptions[key]
+    return web.Response(status=200)
