@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import structlog
@@ -83,8 +84,20 @@ async def _serve(config: Config, rpc_token: str | None, sandbox: bool) -> None:
 
     instance = await start_sandbox()
     log.info("sandbox.started", url=instance.url)
+    # The sandbox forgets everything when it stops, so its notification log and push keys must
+    # not outlive it (nor mix with a real instance's): they go in a private temporary dir.
+    scratch = tempfile.TemporaryDirectory(prefix="mastod-sandbox-")
     try:
         mastodon = dataclasses.replace(config.mastodon, base_url=instance.url)
-        await serve(dataclasses.replace(config, mastodon=mastodon), rpc_token=rpc_token)
+        webhook = config.webhook
+        if webhook.public_url is None:
+            # The sandbox pushes to loopback, so the whole Web Push pipeline runs offline.
+            public = f"http://{webhook.host}:{webhook.port}"
+            webhook = dataclasses.replace(webhook, public_url=public)
+        sandboxed = dataclasses.replace(
+            config, mastodon=mastodon, webhook=webhook, state_dir=Path(scratch.name)
+        )
+        await serve(sandboxed, rpc_token=rpc_token)
     finally:
         await instance.close()
+        scratch.cleanup()

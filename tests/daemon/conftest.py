@@ -141,7 +141,10 @@ def write_config(tmp_path: Path, base_url: str, **extra: Any) -> Path:
 
 
 async def start_daemon(
-    tmp_path: Path, config_path: Path, env: dict[str, str] | None = None
+    tmp_path: Path,
+    config_path: Path,
+    env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> Daemon:
     doc = yaml.safe_load(config_path.read_text())
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -155,6 +158,7 @@ async def start_daemon(
         "serve",
         "--config",
         str(config_path),
+        *extra_args,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -82,21 +82,23 @@ class RpcFailed(Exception):
         self.data: dict[str, Any] = error.get("data") or {}
 
 
-async def start_daemon(tmp_path: Path, base_url: str, **mastodon: Any) -> tuple[Rpc, web.AppRunner]:
-    config = load_config(
-        None,
-        env={},
-        overrides={
-            "mastodon": {"base_url": base_url, "access_token": OWNER_TOKEN, **mastodon},
-            "rpc": {
-                "unix_socket": str(tmp_path / "mastod.sock"),
-                "http": None,
-                "token_file": str(tmp_path / "rpc.token"),
-            },
-            "notifications": {"source": "none"},
-            "state_dir": str(tmp_path / "state"),
+async def start_daemon(
+    tmp_path: Path, base_url: str, sections: dict[str, Any] | None = None, **mastodon: Any
+) -> tuple[Rpc, web.AppRunner]:
+    """The daemon's app, set up (listening on its Unix socket); `sections` override config."""
+    overrides: dict[str, Any] = {
+        "mastodon": {"base_url": base_url, "access_token": OWNER_TOKEN, **mastodon},
+        "rpc": {
+            "unix_socket": str(tmp_path / "mastod.sock"),
+            "http": None,
+            "token_file": str(tmp_path / "rpc.token"),
         },
-    )
+        "notifications": {"source": "none"},
+        "state_dir": str(tmp_path / "state"),
+    }
+    for key, value in (sections or {}).items():
+        overrides[key] = {**overrides.get(key, {}), **value}
+    config = load_config(None, env={}, overrides=overrides)
     daemon = build(config, rpc_token=None)
     runner = web.AppRunner(daemon.app)
     await runner.setup()
