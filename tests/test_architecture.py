@@ -1,4 +1,4 @@
-"""The import rules of DESIGN.md, checked on the source (cheap, and they keep the house readable)."""
+"""The import rules of DESIGN.md, checked on the source: cheap, and they keep the house tidy."""
 
 from __future__ import annotations
 
