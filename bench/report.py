@@ -1,0 +1,315 @@
+"""latest.json -> latest.md: the tables a reader (and the README) needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+Renderer = Callable[[dict[str, Any]], list[str]]
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def _ratio(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}x" if value < 0.1 else f"{value:.2f}x"
+
+
+def _spread(values: Iterable[float]) -> str:
+    values = list(values)
+    if len(values) < 2:
+        return ""
+    return f"{min(values):.2f}-{max(values):.2f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def throughput(results: dict[str, Any]) -> list[str]:
+    data = results.get("throughput")
+    if not data:
+        return []
+    rounds = results["meta"].get("rounds")
+    lines = [
+        "## RPC throughput and latency",
+        "",
+        "Calls/s is the median over the rounds; x floor is the median of the per-round ratios "
+        "to the floor measured minutes apart in the same round; p50/p99 pool every round's "
+        "calls. CPU µs/call is from /proc (user+system) over the whole cell: the server is the "
+        "daemon or the proxy, the client is the load-client process.",
+        "",
+    ]
+    if rounds:
+        lines[-2] += f" Rounds: {rounds}."
+    header = [
+        "call",
+        "clients",
+        "target",
+        "calls/s",
+        "x floor",
+        "p50 ms",
+        "p99 ms",
+        "server CPU µs/call",
+        "client CPU µs/call",
+        "errors",
+    ]
+    rows = []
+    for cell in data["cells"]:
+        rows.append(
+            [
+                cell["op"],
+                str(cell["clients"]),
+                cell["target"],
+                _num(cell["calls_s"]),
+                _ratio(cell["vs_floor"]),
+                _num(cell["p50_ms"], 2),
+                _num(cell["p99_ms"], 2),
+                _num(cell["server_cpu_us_per_call"]),
+                _num(cell["client_cpu_us_per_call"]),
+                str(cell["errors"]) + (f" ({cell['error']})" if cell.get("error") else ""),
+            ]
+        )
+    lines += _table(header, rows)
+    lines += ["### Ratios (issue 5 item 5)", ""]
+    rows = [
+        [r["name"], _ratio(r["value"]), _spread(r["rounds"]), r["goal"]] for r in data["ratios"]
+    ]
+    lines += _table(["ratio", "this run", "rounds (min-max)", "target"], rows)
+    cpu = {(c["op"], c["clients"], c["target"]): c["server_cpu_us_per_call"] for c in data["cells"]}
+
+    def cpu_ratio(clients: int, num: str, den: str) -> str:
+        a, b = cpu.get(("get_status", clients, num)), cpu.get(("get_status", clients, den))
+        return _ratio(a / b) if a is not None and b else "n/a"
+
+    lines += [
+        "Daemon CPU per call is steadier than calls/s when other processes load the machine: "
+        "mastod / minimal proxy, get_status, Unix x16 "
+        f"{cpu_ratio(16, 'mastod unix', 'minimal proxy unix')}, HTTP x16 "
+        f"{cpu_ratio(16, 'mastod http', 'minimal proxy http')}, Unix x1 "
+        f"{cpu_ratio(1, 'mastod unix', 'minimal proxy unix')} (1.00x: no overhead of its own).",
+        "",
+        "### Logging cost",
+        "",
+    ]
+    pairs = {
+        "get_status, Unix, 1 client": (1, "mastod unix"),
+        "get_status, Unix, 16 clients": (16, "mastod unix"),
+        "get_status, HTTP, 16 clients": (16, "mastod http"),
+    }
+    rows = []
+    for r in data["logging"]:
+        clients, target = next(v for k, v in pairs.items() if r["name"].startswith(k))
+        rows.append(
+            [
+                r["name"],
+                _ratio(r["value"]),
+                _spread(r["rounds"]),
+                cpu_ratio(clients, f"{target}, log info", target),
+            ]
+        )
+    header = ["calls/s ratio", "this run", "rounds (min-max)", "daemon CPU/call, info / warning"]
+    lines += _table(header, rows)
+    other = [c["other_load_cores"] for c in data["cells"] if c.get("other_load_cores") is not None]
+    if other:
+        lines += [
+            f"Other processes on the machine used up to {max(other):.2f} cores during a cell "
+            "(0 = the benchmark had the machine to itself)."
+            + (
+                " That is a noisy run: read the CPU columns, or run again on a quiet machine."
+                if max(other) > 0.3
+                else ""
+            ),
+            "",
+        ]
+    return lines
+
+
+def footprint(results: dict[str, Any]) -> list[str]:
+    start = results.get("start")
+    if not start:
+        return []
+    shots = {s["name"]: s for s in results.get("oneshot", [])}
+    mpy = shots.get("Mastodon.py one-shot status_post", {}).get("median_ms")
+    interp = shots.get("python -c pass (interpreter start)", {}).get("median_ms")
+    unix1 = next(
+        (
+            c["p50_ms"]
+            for c in results.get("throughput", {}).get("cells", [])
+            if c["op"] == "get_status" and c["clients"] == 1 and c["target"] == "mastod unix"
+        ),
+        None,
+    )
+
+    def ratio(a: float | None, b: float | None) -> str:
+        return _ratio(a / b) if a is not None and b else "-"
+
+    base_rss = start.get("baseline_rss_mib")
+    base_start = start.get("baseline_import_aiohttp_s")
+    rows = [
+        [
+            "idle RSS (VmRSS, MiB)",
+            _num(start.get("idle_rss_median_mib"), 1),
+            f"minimal aiohttp server (the upstream): {_num(base_rss, 1)}",
+            ratio(start.get("idle_rss_median_mib"), base_rss),
+            "≤ 50 MiB",
+        ],
+        [
+            "RSS after the load (VmRSS / VmHWM, MiB)",
+            f"{_num(start.get('rss_after_load_mib'), 1)} / {_num(start.get('peak_rss_mib'), 1)}",
+            f"minimal proxy, idle: {_num(start.get('proxy_idle_rss_mib'), 1)}",
+            "",
+            "",
+        ],
+        [
+            "start → READY=1 (s)",
+            _num(start.get("ready_median_s"), 3),
+            f"`python -c 'import asyncio, aiohttp.web'`: {_num(base_start, 3)}",
+            ratio(start.get("ready_median_s"), base_start),
+            "≤ 1 s",
+        ],
+        [
+            "start → READY=1, no bytecode cache (this checkout as is)",
+            _num(start.get("ready_as_is_s"), 3),
+            "",
+            ratio(start.get("ready_as_is_s"), base_start),
+            "",
+        ],
+    ]
+    for name, shot in shots.items():
+        target = ""
+        if name.startswith("socat"):
+            target = "≤ 10 ms"
+            baseline = f"warm Unix call p50: {_num(unix1, 2)} ms; Mastodon.py one-shot"
+            vs = mpy
+        elif name.startswith("mastod call"):
+            target = "≤ 120 ms" if "no bytecode" not in name else ""
+            baseline = f"`python -c pass`: {_num(interp, 1)} ms; Mastodon.py one-shot"
+            vs = mpy
+        else:
+            baseline, vs = "`python -c pass`", interp
+        value = _num(shot["median_ms"], 1) + f" (n={shot['n']})"
+        if shot.get("error"):
+            value += f" — failed: {shot['error'][:120]}"
+        rows.append(
+            [
+                f"one-shot: {name} (ms, median)",
+                value,
+                baseline,
+                ratio(shot["median_ms"], vs),
+                target,
+            ]
+        )
+    lines = [
+        "## Footprint, start and one-shot calls",
+        "",
+        "Ratios are against the baseline named in the same row, measured in this run. "
+        "Targets are the issue's, for reading only: nothing here passes or fails.",
+        "",
+    ]
+    lines += _table(["measure", "value", "baseline (same run)", "ratio", "target"], rows)
+    for imp in results.get("imports", []):
+        top = ", ".join(f"{t['package']} {t['ms']:.0f}" for t in imp["top"])
+        lines.append(
+            f"- `import {imp['module']}`: {imp['total_ms']:.0f} ms of imports "
+            f"(self time by package, ms: {top})"
+        )
+    steps = results.get("import_footprint") or []
+    if steps:
+        parts = [
+            f"{s['step']} +{s['mib']:.1f} MiB/{s['ms']:.0f} ms"
+            for s in steps[1:]
+            if s.get("mib") is not None
+        ]
+        lines.append(
+            f"- What each import adds, in the daemon's order (RSS/time): python "
+            f"{steps[0]['mib']:.1f} MiB, " + ", ".join(parts)
+        )
+    return [*lines, ""]
+
+
+def profiles(results: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for prof in results.get("profiles", []):
+        if "skipped" in prof:
+            lines += [f"Profile skipped: {prof['skipped']}", ""]
+            continue
+        lines += [
+            f"## Profile: daemon under 16 clients of get_status over {prof['transport']} "
+            f"(py-spy, {prof['samples']} samples)",
+            "",
+            f"Daemon CPU per call during the profile: {_num(prof['cpu_us_per_call'])} µs "
+            f"({_num(prof.get('calls_s_while_profiled'))} calls/s while sampled).",
+            "",
+        ]
+        rows = [
+            [c["name"], f"{c['share'] * 100:.1f}%", _num(c["us_per_call"])]
+            for c in prof["categories"]
+            if c["share"] >= 0.005
+        ]
+        lines += _table(["where the daemon's CPU goes", "share", "µs/call"], rows)
+        rows = [[f"`{f['frame']}`", f"{f['share'] * 100:.1f}%"] for f in prof["top_self"][:10]]
+        lines += _table(["top self frames", "share"], rows)
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.report [latest.json]`: render a results file again (to stdout)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0]) if args else Path(__file__).parent / "results" / "latest.json"
+    print(render(json.loads(path.read_text())), end="")
+    return 0
+
+
+def render(results: dict[str, Any], extra: dict[str, Renderer] | None = None) -> str:
+    meta = results["meta"]
+    lines = [
+        f"# mastod benchmark — {meta['date']} ({meta['mode']} run)",
+        "",
+        f"Machine: {meta['machine']}; Python {meta['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v)
+        + f"; mastod at {meta['git']}"
+        + (
+            f" with {len(meta['uncommitted_mastod_files'])} uncommitted files in mastod/"
+            if meta.get("uncommitted_mastod_files")
+            else ""
+        )
+        + f". Load average before/after: {' '.join(meta['loadavg_before'])} / "
+        + f"{' '.join(meta.get('loadavg_after', []))}. Run took {meta.get('duration_s', 0):.0f} s.",
+        "",
+        "Everything ran on 127.0.0.1: a local upstream answering Mastodon JSON (a 3.3 KB "
+        "Status; a 20-status home timeline of 67 KB), the daemon (`python -m mastod serve`, "
+        "log.level warning unless said), a minimal aiohttp JSON-RPC proxy for reference, and "
+        "the load clients in a process of their own.",
+        "",
+    ]
+    lines += throughput(results)
+    lines += footprint(results)
+    lines += profiles(results)
+    for name, renderer in (extra or {}).items():
+        if name in results:
+            lines += renderer(results[name])
+    if results.get("not_measured"):
+        lines += ["## Not measured yet", ""]
+        lines += [f"- {item}" for item in results["not_measured"]]
+        lines.append("")
+    if meta.get("daemon_warnings"):
+        lines += ["## The daemon logged at warning level", "", "```"]
+        lines += meta["daemon_warnings"]
+        lines += ["```", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
