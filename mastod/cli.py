@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mastod import __version__
-from mastod.config import default_socket_path, socket_candidates
+from mastod.paths import default_socket_path, socket_candidates
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
 

@@ -145,6 +145,7 @@ def configure_logging(
         root.removeHandler(_handler)
     root.addHandler(handler)
     root.setLevel(numeric)
+    logging.getLogger("mastod").setLevel(logging.NOTSET)  # the configured level rules
     _handler = handler
     structlog.configure(
         processors=[

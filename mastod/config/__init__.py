@@ -21,9 +21,8 @@ from mastod.config.model import (
     RpcConfig,
     WebhookConfig,
     default_config_path,
-    default_socket_path,
-    socket_candidates,
 )
+from mastod.paths import default_socket_path, default_state_dir, socket_candidates
 
 __all__ = [
     "DEFAULT_NOTIFICATION_TYPES",
@@ -43,6 +42,7 @@ __all__ = [
     "WebhookConfig",
     "default_config_path",
     "default_socket_path",
+    "default_state_dir",
     "load_config",
     "load_or_create_rpc_token",
     "socket_candidates",

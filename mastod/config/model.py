@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from mastod.paths import default_socket_path, default_state_dir
+
 NotificationSource = Literal["auto", "push", "streaming", "none"]
 PushPolicy = Literal["all", "followed", "follower", "none"]
 LogFormat = Literal["auto", "console", "json"]
@@ -86,37 +88,6 @@ def _check_types(value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-def _runtime_dir() -> Path:
-    """Where the socket goes by default: systemd's RuntimeDirectory for root, else the user's."""
-    if os.geteuid() == 0 or os.access("/run/mastod", os.W_OK):
-        return Path("/run/mastod")
-    xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if xdg:
-        return Path(xdg) / "mastod"
-    return Path(f"/tmp/mastod-{os.getuid()}")  # noqa: S108 - private 0700 dir, per user
-
-
-def _state_dir() -> Path:
-    if os.geteuid() == 0:
-        return Path("/var/lib/mastod")
-    xdg = os.environ.get("XDG_STATE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "mastod"
-
-
-def default_socket_path() -> Path:
-    return _runtime_dir() / "mastod.sock"
-
-
-def socket_candidates() -> tuple[Path, ...]:
-    """Sockets a client tries, in order, when neither --socket nor a config names one."""
-    xdg = os.environ.get("XDG_RUNTIME_DIR")
-    paths = [Path("/run/mastod/mastod.sock"), Path("/run/mastod.sock")]  # service, .socket unit
-    if xdg:
-        paths.append(Path(xdg) / "mastod" / "mastod.sock")
-    paths.append(Path(f"/tmp/mastod-{os.getuid()}/mastod.sock"))  # noqa: S108
-    return tuple(paths)
-
-
 @dataclass(frozen=True, slots=True)
 class MastodonConfig:
     base_url: str = field(metadata={"check": _check_base_url})
@@ -143,7 +114,7 @@ class HttpConfig:
 class RpcConfig:
     unix_socket: Path | None = field(default_factory=default_socket_path)  # None: no socket
     http: HttpConfig | None = field(default_factory=HttpConfig)  # None: no HTTP/WS listener
-    token_file: Path = field(default_factory=lambda: _state_dir() / "rpc.token")
+    token_file: Path = field(default_factory=lambda: default_state_dir() / "rpc.token")
     require_token: bool = True
     allowed_hosts: tuple[str, ...] = ()  # Host names accepted besides loopback ones
     max_frame_bytes: int = 1024 * 1024
@@ -188,7 +159,7 @@ class Config:
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     ngrok: NgrokConfig = field(default_factory=NgrokConfig)
-    state_dir: Path = field(default_factory=_state_dir)
+    state_dir: Path = field(default_factory=default_state_dir)
     log: LogConfig = field(default_factory=LogConfig)
 
 

@@ -29,7 +29,7 @@ from mastod.mastodon.errors import InvalidParam, UnexpectedResponse
 from mastod.mastodon.pagination import Links, Page, cursor_of, parse_links, same_instance
 from mastod.mastodon.responses import decode
 from mastod.mastodon.sessions import SessionPool, normalize_base_url
-from mastod.mastodon.shaping import shape
+from mastod.mastodon.shaping import empty_to_none
 from mastod.mastodon.transport import Outgoing, exchange, trace_config
 
 VERBS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -258,7 +258,7 @@ class Api:
         out = Outgoing(verb, url, template, sending, form or None, files_to_send)
         async with self._client._pool.lease(self.base_url) as session:
             reply = await exchange(session, out, self.config)
-        data = shape(decode(reply.status, reply.content_type, reply.body))
+        data = empty_to_none(decode(reply.status, reply.content_type, reply.body))
         return Result(reply.status, data, parse_links(reply.headers.get("Link"), reply.url))
 
 

@@ -25,6 +25,7 @@ from mastod.mastodon.errors import (
     UnexpectedResponse,
     Unprocessable,
 )
+from mastod.mastodon.shaping import loads
 
 MAX_MESSAGE = 200
 
@@ -50,11 +51,12 @@ _SPACE = re.compile(r"\s+")
 
 
 def decode(status: int, content_type: str, body: bytes) -> Any:
-    """The JSON of a 2xx answer; None for an empty body. Anything else is UnexpectedResponse."""
+    """The JSON of a 2xx answer, Statuses renamed (`shaping`); None for an empty body.
+    Anything else is UnexpectedResponse."""
     if not body.strip():
         return None
     try:
-        return json.loads(body)
+        return loads(body.decode("utf-8"))
     except ValueError:
         if _looks_like_json(content_type, body):
             kind = "malformed or truncated JSON"

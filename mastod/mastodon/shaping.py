@@ -8,6 +8,7 @@ and ids stay strings. An empty object (Mastodon's "nothing to return") becomes N
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 STATUS_RENAMES = {"media_attachments": "attachments", "tags": "hashtags"}
@@ -36,3 +37,24 @@ def _walk(value: Any) -> Any:
         renames = STATUS_RENAMES if is_status(value) else {}
         return {renames.get(key, key): _walk(item) for key, item in value.items()}
     return value
+
+
+def _renamed(entity: dict[str, Any]) -> dict[str, Any]:
+    if is_status(entity):
+        return {STATUS_RENAMES.get(key, key): item for key, item in entity.items()}
+    return entity
+
+
+# Renaming while decoding costs one dict rebuild per Status instead of a second walk over
+# the whole document (a 20-status timeline is ~60 KB).
+_decoder = json.JSONDecoder(object_hook=_renamed)
+
+
+def loads(text: str) -> Any:
+    """Decode Mastodon's JSON with every Status already renamed (`shape` for decoded data)."""
+    return _decoder.decode(text)
+
+
+def empty_to_none(data: Any) -> Any:
+    """Mastodon's "nothing to return" (`{}`) becomes None."""
+    return None if data == {} else data

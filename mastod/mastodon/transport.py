@@ -15,6 +15,7 @@ Retry policy, in one place:
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from mastod.mastodon.ratelimit import rate_limit, retry_after
 from mastod.mastodon.responses import error_for
 
 log = structlog.get_logger(__name__)
+_STDLIB_LOG = logging.getLogger(__name__)
 
 BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time, with jitter
 BACKOFF_CAP = 8.0
@@ -186,11 +188,12 @@ async def _attempt(session: aiohttp.ClientSession, out: Outgoing) -> Reply:
     finally:
         for handle in handles:
             handle.close()
-        ms = round((time.monotonic() - started) * 1000)
-        fields = {"error": failure} if failure else {}
-        log.info(
-            "mastodon.request", verb=out.verb, path=out.template, status=status, ms=ms, **fields
-        )
+        if failure or _STDLIB_LOG.isEnabledFor(logging.INFO):  # skip building filtered events
+            ms = round((time.monotonic() - started) * 1000)
+            fields = {"error": failure} if failure else {}
+            log.info(
+                "mastodon.request", verb=out.verb, path=out.template, status=status, ms=ms, **fields
+            )
 
 
 def _no_answer(exc: Exception, out: Outgoing, use: _ConnectionUse) -> Exception:

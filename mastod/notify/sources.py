@@ -6,7 +6,7 @@ or an ngrok auth token — else streaming, which needs an access token). Both fe
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -17,10 +17,11 @@ from mastod.notify.backfill import catch_up
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore
 from mastod.notify.streaming import StreamingSource
-from mastod.push.decrypt import PushPayload
-from mastod.push.errors import PushSetupError
-from mastod.push.service import PushService
 from mastod.tasks import TaskSet
+
+if TYPE_CHECKING:  # the push stack (cryptography, http_ece, pyngrok: ~9 MiB) loads on demand
+    from mastod.push.decrypt import PushPayload
+    from mastod.push.service import PushService
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +59,9 @@ class Sources:
 
     async def start(self) -> None:
         if self.kind == "push":
+            from mastod.push.errors import PushSetupError
+            from mastod.push.service import PushService
+
             self.push = PushService(
                 self.config, self.client.api(), on_push=self._on_push, tasks=self.tasks
             )

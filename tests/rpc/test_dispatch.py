@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -181,3 +182,12 @@ async def test_one_log_line_per_call(dispatcher: Dispatcher) -> None:
 async def test_batch_of_non_objects_answers_each(dispatcher: Dispatcher) -> None:
     answers = await ask(dispatcher, "[1, 2]")
     assert [a["error"]["code"] for a in answers] == [-32600, -32600]
+
+
+async def test_no_call_line_when_info_is_off(
+    dispatcher: Dispatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="mastod.rpc.dispatch")
+    with capture_logs() as logs:
+        assert (await ask(dispatcher, req("add", {"a": 1})))["result"] == 1
+    assert [entry for entry in logs if entry["event"] == "rpc.call"] == []
