@@ -85,7 +85,9 @@ def load_or_create_rpc_token(path: Path) -> str:
         assert existing is not None
         return existing
     except OSError as exc:
-        raise ConfigError("rpc.token_file", f"cannot create {path}: {_reason(exc)}") from None
+        raise ConfigError(
+            "rpc.token_file", f"cannot create {_text(path)}: {_reason(exc)}"
+        ) from None
     return token
 
 
@@ -95,7 +97,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("", f"cannot read {path}: {_reason(exc)}") from None
+        raise ConfigError("", f"cannot read {_text(path)}: {_reason(exc)}") from None
     try:
         document = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -103,14 +105,21 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(
-            "", f"{path}: {where}invalid YAML: {exc.problem or exc.context}"
+            "", f"{_text(path)}: {where}invalid YAML: {exc.problem or exc.context}"
         ) from None
-    except yaml.YAMLError:
-        raise ConfigError("", f"{path}: invalid YAML") from None
+    except RecursionError:
+        raise ConfigError("", f"{_text(path)}: invalid YAML: nested too deep") from None
+    except Exception:
+        # quote the value (a token), so none of it is shown
+        raise ConfigError(
+            "", f"{_text(path)}: invalid YAML (a value does not fit its tag)"
+        ) from None
     if document is None:
         return {}
     if not isinstance(document, dict):
-        raise ConfigError("", f"{path}: the top level must be a mapping, got {_show(document)}")
+        raise ConfigError(
+            "", f"{_text(path)}: the top level must be a mapping, got {_show(document)}"
+        )
     return document
 
 
@@ -137,7 +146,9 @@ def _build(cls: Any, data: object, key: str) -> Any:
     for name in data:
         if name not in fields:
             expected = ", ".join(fields)
-            raise ConfigError(_join(key, str(name)), f"unknown key (expected one of: {expected})")
+            raise ConfigError(
+                _join(key, _text(str(name))), f"unknown key (expected one of: {expected})"
+            )
     values = {}
     for f in fields.values():
         sub = _join(key, f.name)
@@ -178,14 +189,26 @@ def _convert(tp: Any, value: object, key: str, *, secret: bool, nullable: bool =
     if isinstance(value, str) and tp in (str, Path):
         if not value.strip():
             raise ConfigError(key, "must not be empty")
-        return value.strip() if tp is str else Path(value.strip()).expanduser()
+        if tp is str:
+            return value.strip()
+        if "\0" in value:
+            raise ConfigError(key, "must not contain a NUL character")
+        try:
+            return Path(value.strip()).expanduser()
+        except RuntimeError:  # ~user for a user that does not exist
+            raise ConfigError(key, f"cannot expand {_show(value)}: no such user") from None
     if isinstance(value, bool):
         if tp is bool:
             return value
     elif tp is int and isinstance(value, int):
         return value
-    elif tp is float and isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
+    elif tp is float and isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:
+            raise ConfigError(key, "is too large") from None
+        if math.isfinite(number):
+            return number
     if origin is tuple and isinstance(value, list | tuple):
         return tuple(
             _convert(args[0], item, f"{key}[{i}]", secret=secret) for i, item in enumerate(value)
@@ -220,23 +243,23 @@ def _read_secret(path: Path, key: str, forbidden: int, *, missing_ok: bool = Fal
     except FileNotFoundError:
         if missing_ok:
             return None
-        raise ConfigError(key, f"cannot read {path}: No such file or directory") from None
+        raise ConfigError(key, f"cannot read {_text(path)}: No such file or directory") from None
     except OSError as exc:
-        raise ConfigError(key, f"cannot read {path}: {_reason(exc)}") from None
+        raise ConfigError(key, f"cannot read {_text(path)}: {_reason(exc)}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(key, f"cannot read {path}: not a regular file")
+            raise ConfigError(key, f"cannot read {_text(path)}: not a regular file")
         if stat.S_IMODE(info.st_mode) & forbidden:
             who = "other users" if forbidden == 0o004 else "group or other users"
-            raise ConfigError(key, f"{path} is readable by {who} (chmod 600 it)")
+            raise ConfigError(key, f"{_text(path)} is readable by {who} (chmod 600 it)")
         text = os.read(fd, 1 << 16).decode("utf-8").strip()  # a token, not a document
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(key, f"cannot read {path}: {_reason(exc)}") from None
+        raise ConfigError(key, f"cannot read {_text(path)}: {_reason(exc)}") from None
     finally:
         os.close(fd)
     if not text:
-        raise ConfigError(key, f"cannot read {path}: the file is empty")
+        raise ConfigError(key, f"cannot read {_text(path)}: the file is empty")
     return text
 
 
@@ -270,6 +293,12 @@ def _show(value: object) -> str:
     if isinstance(value, list | tuple):
         return "a list"
     return "a mapping" if isinstance(value, Mapping) else type(value).__name__
+
+
+def _text(value: object) -> str:
+    """`value` as text that stays on one line (a line break in a name or path is escaped)."""
+    text = str(value)
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def _join(key: str, name: str) -> str:

@@ -250,7 +250,10 @@ class Api:
         files: Mapping[str, Any] | None,
     ) -> Result:
         sending = dict(headers)
+        for name, value in sending.items():
+            _check_header(_HEADER_PARAMS.get(name, name), value)
         if self._token:
+            _check_header("access_token", self._token)
             sending["Authorization"] = f"Bearer {self._token}"
         files_to_send = await asyncio.to_thread(uploads, files) if files else []
         if form and not files_to_send:
@@ -260,6 +263,17 @@ class Api:
             reply = await exchange(session, out, self.config)
         data = empty_to_none(decode(reply.status, reply.content_type, reply.body))
         return Result(reply.status, data, parse_links(reply.headers.get("Link"), reply.url))
+
+
+# Header values that come from a caller's parameters, to name them in the error.
+_HEADER_PARAMS = {"Idempotency-Key": "idempotency_key"}
+
+
+def _check_header(param: str, value: str) -> None:
+    """A header value must be visible ASCII: a CR/LF or other control character would be
+    refused by aiohttp (or split the header), so it is the caller's parameter that is wrong."""
+    if not (value.isascii() and value.isprintable()):
+        raise InvalidParam(param, "must be printable ASCII, without line breaks")
 
 
 def _page(result: Result) -> Page:

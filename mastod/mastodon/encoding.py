@@ -112,12 +112,16 @@ def uploads(files: Mapping[str, Any]) -> list[Upload]:
             continue
         if not isinstance(value, str | os.PathLike) or not str(value):
             raise InvalidParam(field, "must be the path of a local file")
-        path = Path(value).expanduser()
+        try:
+            path = Path(value).expanduser()
+        except RuntimeError:  # ~user of a user that does not exist
+            raise InvalidParam(field, f"cannot expand {str(value)!r}: no such user") from None
         try:
             with path.open("rb"):
                 pass
-        except OSError as exc:
-            raise InvalidParam(field, f"cannot read {str(value)!r}: {exc.strerror}") from None
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+            reason = exc.strerror if isinstance(exc, OSError) else "invalid path"
+            raise InvalidParam(field, f"cannot read {str(value)!r}: {reason}") from None
         if not path.is_file():
             raise InvalidParam(field, f"{str(value)!r} is not a regular file")
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"

@@ -20,6 +20,8 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from mastod.tasks import TaskSet
 
@@ -55,7 +57,9 @@ def create_webhook_app(
     if not secret:
         raise ValueError("the webhook secret must not be empty")
     expected = push_path(secret).encode("ascii")
-    app = web.Application(client_max_size=max_body_bytes)
+    # No HTTP decompression: a push body is raw aes128gcm/aesgcm octets, and a body that
+    # claims gzip and is not would make aiohttp log a traceback for anyone on the internet.
+    app = web.Application(client_max_size=max_body_bytes, handler_args={"auto_decompress": False})
 
     async def receive(request: web.Request) -> web.Response:
         given = request.rel_url.raw_path.encode("utf-8", "replace")
@@ -67,6 +71,11 @@ def create_webhook_app(
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _too_large(request, max_body_bytes)
+        except (RequestPayloadError, HttpProcessingError, ValueError, OSError) as exc:
+            # A body aiohttp cannot read or decompress: never Mastodon's (it sends raw
+            # octets), so drop it; 2xx like every other unusable push at the right path.
+            log.info("push.rejected", reason=f"unreadable body ({type(exc).__name__})")
+            return web.Response(status=201)
         headers = {name: request.headers[name] for name in PUSH_HEADERS if name in request.headers}
         tasks.spawn(handler(PushRequest(body, headers)), name="push.receive")
         log.debug("push.received", bytes=len(body), encoding=headers.get("content-encoding"))

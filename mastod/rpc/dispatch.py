@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
@@ -94,15 +95,30 @@ _JSONRPC_KEYS = frozenset(("jsonrpc", "method", "params", "id"))
 
 
 def encode(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """Compact JSON, always encodable as UTF-8: a lone surrogate (valid as a JSON escape, not
+    as Unicode) that came in with a request is escaped again on the way out."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    return text
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e400: JSON has no infinity, and we could not echo it
+        raise ValueError("number out of range")
+    return number
+
+
 # One decoder for every frame: `json.loads` with an option builds a new one per call.
-_decode = json.JSONDecoder(parse_constant=_reject_constant).decode
+_decode = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite).decode
 
 
 def error_frame(error: errors.RpcError, id_: Any = None) -> dict[str, Any]:

@@ -74,10 +74,12 @@ def create_rpc_app(
     async def rpc_post(request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > max_frame_bytes:
             return _too_large(max_frame_bytes)
-        body = await request.content.read(max_frame_bytes + 1)
-        if len(body) > max_frame_bytes:
-            return _too_large(max_frame_bytes)
-        answer = await dispatcher.handle(body, peer)
+        body = bytearray()
+        async for chunk in request.content.iter_any():  # a body may arrive in many pieces
+            body += chunk
+            if len(body) > max_frame_bytes:
+                return _too_large(max_frame_bytes)
+        answer = await dispatcher.handle(bytes(body), peer)
         if answer is None:
             return web.Response(status=204)
         return web.Response(text=answer, content_type=JSON)

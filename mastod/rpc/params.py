@@ -89,6 +89,8 @@ def check(value: Any, tp: Any, where: str) -> Any:
         raise _wrong(where, "a number", value)
     if tp is str:
         if isinstance(value, str):
+            if not value.isascii():
+                _valid_unicode(value, where)
             return value
         raise _wrong(where, "a string", value)
     origin = typing.get_origin(tp)
@@ -141,3 +143,10 @@ def _show(value: Any) -> str:
 
 def _wrong(where: str, expected: str, value: Any) -> InvalidParams:
     return InvalidParams(f"{where}: must be {expected}, got {_show(value)}")
+
+
+def _valid_unicode(value: str, where: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidParams(f"{where}: not valid Unicode (a lone surrogate)") from None
