@@ -229,7 +229,10 @@ def _params(pairs: list[str], raw: str | None) -> dict[str, Any] | list[Any] | N
             try:
                 named[name[:-1]] = json.loads(value)
             except ValueError:
-                raise UsageError(f"{name[:-1]}: not valid JSON: {value!r}") from None
+                # the value is not echoed: it may be a token typed with := by mistake
+                raise UsageError(
+                    f"{name[:-1]}: not valid JSON (use {name[:-1]}=value for a string)"
+                ) from None
         else:
             named[name] = value
     return named

@@ -53,8 +53,9 @@ class MastodonClient:
         }
         self._pool = SessionPool(self.base_url, config.max_sessions, self._new_session)
 
-    def _new_session(self) -> aiohttp.ClientSession:
+    def _new_session(self, fresh: bool) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(force_close=True) if fresh else None,
             headers=self._headers,
             timeout=aiohttp.ClientTimeout(
                 total=self.config.timeout, sock_connect=self.config.connect_timeout
@@ -259,7 +260,7 @@ class Api:
         if form and not files_to_send:
             sending["Content-Type"] = "application/x-www-form-urlencoded"
         out = Outgoing(verb, url, template, sending, form or None, files_to_send)
-        async with self._client._pool.lease(self.base_url) as session:
+        async with self._client._pool.lease(self.base_url, fresh=not out.idempotent) as session:
             reply = await exchange(session, out, self.config)
         data = empty_to_none(decode(reply.status, reply.content_type, reply.body))
         return Result(reply.status, data, parse_links(reply.headers.get("Link"), reply.url))

@@ -35,7 +35,8 @@ def normalize_base_url(url: str) -> str:
 
 @dataclass(slots=True, eq=False)
 class _Pooled:
-    session: aiohttp.ClientSession
+    session: aiohttp.ClientSession  # keep-alive connections
+    fresh: aiohttp.ClientSession  # a new connection per request, for non-idempotent ones
     in_flight: int = 0
     retired: bool = False
 
@@ -47,7 +48,7 @@ class SessionPool:
         self,
         default_base_url: str,
         max_overrides: int,
-        factory: Callable[[], aiohttp.ClientSession],
+        factory: Callable[[bool], aiohttp.ClientSession],
     ) -> None:
         self._default_base_url = default_base_url
         self._max_overrides = max(1, max_overrides)
@@ -62,7 +63,7 @@ class SessionPool:
 
     async def start(self) -> None:
         if self._default is None:
-            self._default = _Pooled(self._factory())
+            self._default = self._new()
 
     async def close(self) -> None:
         entries = [*self._overrides.values(), *self._retired]
@@ -73,15 +74,24 @@ class SessionPool:
         self._retired.clear()
         for entry in entries:
             await entry.session.close()
+            await entry.fresh.close()
+
+    def _new(self) -> _Pooled:
+        return _Pooled(self._factory(False), self._factory(True))
 
     @asynccontextmanager
-    async def lease(self, base_url: str) -> AsyncIterator[aiohttp.ClientSession]:
+    async def lease(
+        self, base_url: str, *, fresh: bool = False
+    ) -> AsyncIterator[aiohttp.ClientSession]:
+        """The session for `base_url`; `fresh`: one that opens a new connection per request
+        (a pooled keep-alive connection may have been closed by the server, and a request
+        that may not be resent must not find that out by being lost)."""
         entry, evicted = self._entry(base_url)
         entry.in_flight += 1
         try:
             if evicted is not None:
                 await self._retire(evicted)
-            yield entry.session
+            yield entry.fresh if fresh else entry.session
         finally:
             entry.in_flight -= 1
             if entry.retired and entry.in_flight == 0:
@@ -98,7 +108,7 @@ class SessionPool:
         if entry is not None:
             self._overrides.move_to_end(base_url)
             return entry, None
-        entry = self._overrides[base_url] = _Pooled(self._factory())
+        entry = self._overrides[base_url] = self._new()
         evicted = None
         if len(self._overrides) > self._max_overrides:
             _, evicted = self._overrides.popitem(last=False)
@@ -112,3 +122,4 @@ class SessionPool:
         if entry in self._retired:
             self._retired.remove(entry)
         await entry.session.close()
+        await entry.fresh.close()

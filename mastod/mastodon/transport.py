@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -114,7 +115,10 @@ async def exchange(session: aiohttp.ClientSession, out: Outgoing, config: Mastod
         try:
             reply = await _attempt(session, out)
         except _Failed as failed:
-            if failed.stale and not stale_retried:
+            # A dead pooled connection is resent at once, but only for idempotent requests: a
+            # server may close right after acting on a request without answering, and a POST
+            # without an Idempotency-Key must then not run twice.
+            if failed.stale and not stale_retried and out.idempotent:
                 stale_retried = True
                 continue
             if not out.idempotent or retries >= config.max_retries:
@@ -204,7 +208,8 @@ def _no_answer(exc: Exception, out: Outgoing, use: _ConnectionUse) -> Exception:
     if isinstance(exc, aiohttp.ClientSSLError):
         return _Failed(Unreachable(f"TLS handshake with {host} failed"))
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return _Failed(Unreachable(f"Cannot connect to {host}: {exc.strerror or 'refused'}"))
+        reason = os.strerror(exc.errno) if exc.errno else "refused"  # strerror repeats the address
+        return _Failed(Unreachable(f"Cannot connect to {host}: {reason}"))
     # Several servers (and proxies) close a keep-alive connection after an idle time or after
     # every response. Sending on such a pooled connection fails at once: the write gets a
     # reset (ClientOSError) or the read gets EOF with not one byte of a response

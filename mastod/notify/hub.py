@@ -201,9 +201,12 @@ class Hub:
     def publish(self, notification_id: str, type_: str, json_text: str) -> None:
         """Queue a stored notification for every live subscription that wants its type."""
         item = (notification_id, json_text)
+        key = order_key(notification_id)
         for sub in list(self._subs.values()):
             if not sub.live or not sub.wants(type_):
                 continue
+            if sub.replay_from is not None and key <= order_key(sub.replay_from):
+                continue  # the subscriber already has it (e.g. re-fetched after a torn WAL)
             if len(sub.pending) >= self.queue_size:
                 self._overflow(sub)
                 continue

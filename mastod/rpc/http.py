@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -110,14 +111,20 @@ def _too_large(limit: int) -> web.Response:
     return web.Response(status=413, text=encode(error_frame(error)), content_type=JSON)
 
 
+_HOST = re.compile(
+    r"\[(?P<v6>[0-9a-f:.]+)\](?::[0-9]{1,5})?"  # [::1] or [::1]:8765
+    r"|(?P<bare>[0-9a-f]*:[0-9a-f:.]*:[0-9a-f.]*)"  # ::1 (unbracketed, as some clients send)
+    r"|(?P<name>[a-z0-9.-]+)(?::[0-9]{1,5})?"  # localhost or localhost:8765
+)
+
+
 def host_name(header: str) -> str:
-    """The name part of a Host header: `[::1]:8765` -> `::1`, `localhost:8765` -> `localhost`."""
-    header = header.strip().lower()
-    if header.startswith("["):
-        return header[1:].partition("]")[0]
-    if header.count(":") == 1:
-        return header.partition(":")[0]
-    return header
+    """The name part of a Host header: `[::1]:8765` -> `::1`, `localhost:8765` -> `localhost`;
+    "" for anything not of the form `name`, `name:port`, `[v6]` or `[v6]:port`."""
+    match = _HOST.fullmatch(header.strip().lower())
+    if match is None:
+        return ""
+    return match["v6"] or match["bare"] or match["name"]
 
 
 def _host_guard(allowed: frozenset[str]) -> Any:

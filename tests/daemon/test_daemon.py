@@ -155,6 +155,7 @@ async def test_cli_call(daemon: Daemon) -> None:
     )
     assert code == 2
     assert "status_id: not valid JSON" in err
+    assert "[1" not in err
 
 
 async def test_cli_call_without_a_daemon(tmp_path: Path) -> None:

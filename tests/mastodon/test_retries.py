@@ -123,7 +123,7 @@ async def test_connection_close_after_every_response(api: Api, upstream: FakeUps
     assert len({seen.peer for seen in upstream.seen}) == 4
 
 
-async def test_dead_keep_alive_connection_is_retried_once_for_post(
+async def test_dead_keep_alive_connection_is_resent_once_for_a_read(
     api: Api, upstream: FakeUpstream
 ) -> None:
     peers: set[object] = set()
@@ -135,23 +135,27 @@ async def test_dead_keep_alive_connection_is_retried_once_for_post(
 
     upstream.default = drop_on_reused_connection
 
-    await add_favourite_status(api, "109")
-    await add_favourite_status(api, "109")  # rides the pooled connection the server drops
+    await get_status(api, "109")
+    await get_status(api, "109")  # rides the pooled connection the server drops
 
     first, dropped, retried = upstream.seen
     assert first.peer == dropped.peer != retried.peer
-    assert [seen.method for seen in upstream.seen] == ["POST"] * 3
+    assert [seen.method for seen in upstream.seen] == ["GET"] * 3
 
 
-async def test_the_stale_connection_retry_happens_once(api: Api, upstream: FakeUpstream) -> None:
-    upstream.reply(Reply(body=STATUS_BODY))
-    upstream.default = Reply(drop=True)
-
+async def test_writes_take_a_fresh_connection_and_are_never_resent(
+    api: Api, upstream: FakeUpstream
+) -> None:
+    """A POST never rides a pooled connection the server may have closed; and when its
+    answer is lost the server may have acted on it, so it is not sent again."""
+    upstream.reply(Reply(body=STATUS_BODY), Reply(body=STATUS_BODY))
     await add_favourite_status(api, "109")
+    await add_favourite_status(api, "109")
+    assert upstream.seen[0].peer != upstream.seen[1].peer
+    upstream.default = Reply(drop=True)
     with pytest.raises(Unreachable):
         await add_favourite_status(api, "109")
-
-    assert len(upstream.seen) == 3  # served, dropped on the pooled connection, dropped fresh
+    assert len(upstream.seen) == 3
 
 
 @pytest.fixture

@@ -53,9 +53,11 @@ async def test_the_pool_is_bounded_and_closes_evicted_sessions_after_their_calls
     sessions: list[aiohttp.ClientSession] = []
     new_session = client._new_session
 
-    def recording() -> aiohttp.ClientSession:
-        sessions.append(new_session())
-        return sessions[-1]
+    def recording(fresh: bool) -> aiohttp.ClientSession:
+        session = new_session(fresh)
+        if not fresh:  # the keep-alive session each entry serves reads with
+            sessions.append(session)
+        return session
 
     client._pool._factory = recording
     others[0].reply(Reply(body=STATUS_BODY, delay=0.3))
