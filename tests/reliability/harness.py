@@ -31,9 +31,9 @@ import aiohttp
 import yaml
 from aiohttp import web
 
-from mastod.app import Daemon, build
-from mastod.config import load_config
+from mastod.app import Daemon
 from mastod.sandbox import OWNER_TOKEN, RunningSandbox, Sandbox, start_sandbox
+from tests.integration.conftest import start_daemon
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_RATE_LIMIT = 10**9  # the sandbox's per-token limit, effectively off for load
@@ -619,24 +619,8 @@ class InProcess:
 async def in_process_daemon(
     workdir: Path, base_url: str, sections: dict[str, dict[str, Any]] | None = None
 ) -> AsyncIterator[InProcess]:
-    overrides: dict[str, Any] = {
-        "mastodon": {"base_url": base_url, "access_token": OWNER_TOKEN},
-        "rpc": {
-            "unix_socket": str(workdir / "run" / "mastod.sock"),
-            "http": None,
-            "token_file": str(workdir / "rpc.token"),
-        },
-        "notifications": {"source": "none"},
-        "state_dir": str(workdir / "state"),
-    }
-    for key, value in (sections or {}).items():
-        overrides[key] = {**overrides.get(key, {}), **value}
-    config = load_config(None, env={}, overrides=overrides)
-    daemon = build(config, rpc_token=None)
-    runner = web.AppRunner(daemon.app)
-    await runner.setup()
+    rpc, runner = await start_daemon(workdir, base_url, sections)
     try:
-        assert daemon.unix is not None
-        yield InProcess(daemon, runner, daemon.unix.path)
+        yield InProcess(rpc.daemon, runner, rpc.path)
     finally:
         await runner.cleanup()
