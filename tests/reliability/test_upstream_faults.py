@@ -406,7 +406,9 @@ async def test_publish_status_exactly_once_under_faults(
         while not queue.empty():
             i = queue.get_nowait()
             params = {"status": f"exactly once {seed} #{i}", "idempotency_key": f"k-{seed}-{i}"}
-            for _attempt in range(6):
+            # Every failed call used up at least one one-shot fault, so no post can fail more
+            # often than there are faults (a fixed small budget made the test flaky).
+            for _attempt in range(len(programmed) + 1):
                 answer = await timed(daemon, "publish_status", params)
                 if "result" in answer:
                     published[params["status"]] = answer["result"]["id"]
