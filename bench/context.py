@@ -93,12 +93,15 @@ class Context:
 
 
 class Worker:
-    """The load-client process (bench.clients): one JSON command in, one JSON answer out."""
+    """A helper process driven over its stdin/stdout (by default the load clients,
+    bench.clients): one JSON command in, one JSON answer out."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(
+        self, ctx: Context, module: str = "bench.clients", args: tuple[str, ...] = ()
+    ) -> None:
         self.proc = ctx.procs.spawn(
-            "clients",
-            [sys.executable, "-m", "bench.clients"],
+            module.rsplit(".", 1)[-1],
+            [sys.executable, "-m", module, *args],
             env=ctx.env,
             cwd=ROOT,
             stdin=subprocess.PIPE,

@@ -43,19 +43,14 @@ from bench.daemon import start_daemon
 from bench.footprint import import_footprint, import_profile, measure_starts
 from bench.matrix import run_matrix
 from bench.procs import Processes, cpu_seconds, peak_rss_mib, rss_mib
+from bench.push import PushSuite
 
 
 class Suite(Protocol):
-    """EXTENSION POINT. A suite runs against the live Context and returns a JSON-able dict,
-    stored under its `name` in latest.json and rendered by its `markdown`.
-
-    Still to come here (issue 5): item 3, the push pipeline (pushes/s and webhook-to-
-    subscriber latency with 1, 100 and 1,000 Unix-socket subscribers), and the rest of item
-    4, RSS with 1,000 subscribers. They need the notification pipeline that is being written
-    now; `start_daemon(..., extra_config=...)` already takes the notifications/webhook config
-    they will need. Until a suite is registered in `EXTRA_SUITES`, the results list it under
-    "not measured" — nothing pretends to measure it.
-    """
+    """EXTENSION POINT. A suite runs against the live Context (after the RPC matrix, with
+    ctx.upstream_url still up) and returns a JSON-able dict, stored under its `name` in
+    latest.json and rendered by its `markdown`. It starts and stops its own processes
+    through ctx.procs."""
 
     name: str
 
@@ -64,12 +59,7 @@ class Suite(Protocol):
     def markdown(self, result: dict[str, Any]) -> list[str]: ...
 
 
-EXTRA_SUITES: list[Suite] = []
-NOT_YET_MEASURED = [
-    "Push pipeline (issue 5 item 3): pushes/s and end-to-end p50/p99 with 1, 100 and 1,000 "
-    "Unix-socket subscribers — needs the notification pipeline (see Suite in bench/run.py)",
-    "RSS with 1,000 subscribers (issue 5 item 4) — needs `subscribe`",
-]
+EXTRA_SUITES: list[Suite] = [PushSuite()]
 
 
 # -- profile --------------------------------------------------------------------------------
@@ -230,7 +220,6 @@ def main(argv: list[str] | None = None) -> int:
         for suite in EXTRA_SUITES:
             log(f"suite {suite.name}...")
             results[suite.name] = suite.run(ctx)
-        results["not_measured"] = NOT_YET_MEASURED
         results["meta"]["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
         # At log.level warning the daemon should have said nothing during the whole run.
         warnings = ctx.daemons["mastod"].log_path.read_text(errors="replace")

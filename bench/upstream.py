@@ -84,7 +84,13 @@ def create_app(base_url: str) -> web.Application:
             return web.Response(status=401, body=unauthorized, headers=plain)
         return web.Response(body=me_body, headers=plain)
 
+    async def push_sink(request: web.Request) -> web.Response:
+        """The push benchmark's floor: a webhook that reads the push and answers 201."""
+        await request.read()
+        return web.Response(status=201)
+
     app = web.Application()
+    app.router.add_post("/push-sink/{secret}", push_sink)
     app.router.add_get("/api/v1/statuses/{id}", get_status)
     app.router.add_post("/api/v1/statuses", post_status)
     app.router.add_get("/api/v1/timelines/home", home)

@@ -16,13 +16,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
 from aiohttp import web
 
 from mastod import __version__
 from mastod.actions._registry import collect
 from mastod.actions.pagination import paginate
 from mastod.config import Config
+from mastod.logs import get_logger
 from mastod.mastodon.client import MastodonClient
 from mastod.mastodon.errors import MastodonError
 from mastod.notify.hub import Hub
@@ -39,7 +39,7 @@ from mastod.rpc.unix import UnixServer
 from mastod.systemd import Notifier, listen_fds, watchdog_interval, watchdog_loop
 from mastod.tasks import TaskSet
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass

@@ -11,8 +11,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import structlog
-
 from mastod.config import (
     Config,
     ConfigError,
@@ -20,10 +18,10 @@ from mastod.config import (
     load_config,
     load_or_create_rpc_token,
 )
-from mastod.logs import configure_logging, register_secret
+from mastod.logs import configure_logging, get_logger, register_secret
 from mastod.push.errors import PushSetupError
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
 _SANDBOX_PLACEHOLDER = "http://127.0.0.1"  # replaced by the sandbox's URL once it listens

@@ -14,7 +14,7 @@ import re
 import sys
 import threading
 from collections.abc import Mapping
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
@@ -161,7 +161,46 @@ def configure_logging(
     )
 
 
-def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    """A structlog logger over the stdlib logger `name` (e.g. `get_logger(__name__)`)."""
-    logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
-    return logger
+class Logger:
+    """What `get_logger` returns: structlog's stdlib logger behind a level check.
+
+    A call at a level that is off costs ~0.1 µs (the stdlib logger's cached `isEnabledFor`)
+    instead of ~8-12 µs (structlog binds a logger and starts the processor chain before
+    `filter_by_level` drops the event), so hot paths need no guards of their own. Not cached
+    otherwise: a reconfiguration (or `capture_logs()`) applies to loggers made before it.
+    """
+
+    __slots__ = ("_log", "_std")
+
+    def __init__(self, name: str) -> None:
+        self._std = logging.getLogger(name)
+        self._log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
+
+    def enabled(self, level: int) -> bool:
+        return self._std.isEnabledFor(level)
+
+    def debug(self, event: str, **fields: Any) -> None:
+        if self._std.isEnabledFor(logging.DEBUG):
+            self._log.debug(event, **fields)
+
+    def info(self, event: str, **fields: Any) -> None:
+        if self._std.isEnabledFor(logging.INFO):
+            self._log.info(event, **fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        if self._std.isEnabledFor(logging.WARNING):
+            self._log.warning(event, **fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        if self._std.isEnabledFor(logging.ERROR):
+            self._log.error(event, **fields)
+
+    def exception(self, event: str, **fields: Any) -> None:
+        """An error with the traceback of the exception being handled."""
+        if self._std.isEnabledFor(logging.ERROR):
+            self._log.exception(event, **fields)
+
+
+def get_logger(name: str) -> Logger:
+    """The logger for module `name` (`log = get_logger(__name__)`)."""
+    return Logger(name)

@@ -19,14 +19,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import structlog
 from pyngrok import conf, ngrok
 
 from mastod.config import NgrokConfig, WebhookConfig
-from mastod.logs import redact_text, register_secret
+from mastod.logs import get_logger, redact_text, register_secret
 from mastod.tasks import TaskSet
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 TUNNEL_NAME = "mastod-webhook"
 UrlCallback = Callable[[str], Awaitable[None]]

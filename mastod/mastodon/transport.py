@@ -24,18 +24,17 @@ from types import SimpleNamespace
 from typing import Any, BinaryIO
 
 import aiohttp
-import structlog
 import yarl
 from multidict import CIMultiDictProxy
 
 from mastod.config import MastodonConfig
+from mastod.logs import get_logger
 from mastod.mastodon.encoding import Pairs, Upload, encode_query, multipart
 from mastod.mastodon.errors import MastodonError, RateLimited, UnexpectedResponse, Unreachable
 from mastod.mastodon.ratelimit import rate_limit, retry_after
 from mastod.mastodon.responses import error_for
 
-log = structlog.get_logger(__name__)
-_STDLIB_LOG = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time, with jitter
 BACKOFF_CAP = 8.0
@@ -192,7 +191,7 @@ async def _attempt(session: aiohttp.ClientSession, out: Outgoing) -> Reply:
     finally:
         for handle in handles:
             handle.close()
-        if failure or _STDLIB_LOG.isEnabledFor(logging.INFO):  # skip building filtered events
+        if failure or log.enabled(logging.INFO):  # skip building filtered events
             ms = round((time.monotonic() - started) * 1000)
             fields = {"error": failure} if failure else {}
             log.info(

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
-
+from mastod.logs import get_logger
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import MastodonError, RateLimited
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 PATH = "/api/v1/notifications"
 MAX_PAGES = 10  # per run: a run is bounded, the next one goes on from where it stopped
@@ -140,10 +139,8 @@ async def _ingest(intake: Intake, items: list[Any]) -> int:
     valid = [n for n in items if isinstance(n, dict) and isinstance(n.get("id"), str | int)]
     if len(valid) < len(items):
         log.warning("backfill.skipped_items", count=len(items) - len(valid))
-    new = 0
-    for notification in sorted(valid, key=lambda n: _id_order(str(n["id"]))):
-        new += await intake.ingest(notification)
-    return new
+    ordered = sorted(valid, key=lambda n: _id_order(str(n["id"])))
+    return await intake.ingest_many(ordered, shaped=True)  # decoded by the request core
 
 
 def _newest(*ids: str | None) -> str | None:

@@ -22,16 +22,18 @@ import json
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-import structlog
-
+from mastod.logs import get_logger
 from mastod.notify.store import NotificationStore, order_key
 from mastod.tasks import TaskSet
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 REPLAY_PAGE = 100  # rows read from the store per step of a replay
+# Notifications joined into one write, by size: enough to spare most syscalls, small enough
+# that a thousand slow subscribers do not each hold a large batch in memory.
+BATCH_BYTES = 32 * 1024
 
 
 class Subscriber(Protocol):
@@ -40,6 +42,22 @@ class Subscriber(Protocol):
     transport: str
 
     async def send(self, frame: str) -> None: ...
+
+
+@runtime_checkable
+class WritesNow(Protocol):
+    """A subscriber on a byte stream that takes several frames in one write (the Unix
+    socket): the hub writes for its idle subscriptions itself, with no task switch per
+    delivery, and notifications that are pending together leave in one write."""
+
+    def write_now(self, frames: list[str]) -> bool:
+        """Write `frames` at once if the connection takes them without waiting (its buffer
+        is below the high-water mark); False, having written nothing, if not."""
+        ...
+
+    async def send_all(self, frames: list[str]) -> None:
+        """Write `frames` in one write and wait until the connection has room again."""
+        ...
 
 
 class Frames(Protocol):
@@ -83,6 +101,9 @@ class Subscription:
     position: str  # the resume point: greatest id delivered, else where it started
     live: bool = False
     ended: bool = False
+    idle: bool = False  # its writer waits for work: the hub may write for it (`direct`)
+    direct: WritesNow | None = None  # the peer, if it takes frames in batches
+    flagged: bool = False  # in the hub's list of subscriptions to flush
     pending: deque[tuple[str, str] | None] = field(default_factory=deque)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     gate: asyncio.Event = field(default_factory=asyncio.Event)
@@ -107,12 +128,17 @@ class Hub:
         self._by_peer: dict[Subscriber, set[str]] = {}
         self._tasks = TaskSet("notify.hub")
         self._open = False
+        self._to_flush: list[Subscription] = []
+        self._flush_handle: asyncio.Handle | None = None
 
     async def start(self) -> None:
         self._open = True
 
     async def close(self) -> None:
         self._open = False
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
         for sub in list(self._subs.values()):
             self._end(sub)
         await self._tasks.cancel()
@@ -156,6 +182,7 @@ class Hub:
             replay_from=since_id,
             position=since_id if since_id is not None else (self.store.newest_id() or ""),
             live=since_id is None,  # else it goes live when the replay has caught up
+            direct=peer if isinstance(peer, WritesNow) else None,
         )
         self._subs[sub_id] = sub
         self._by_peer.setdefault(peer, set()).add(sub_id)
@@ -211,7 +238,45 @@ class Hub:
                 self._overflow(sub)
                 continue
             sub.pending.append(item)
-            sub.wakeup.set()
+            if sub.idle and sub.direct is not None:
+                if not sub.flagged:
+                    sub.flagged = True
+                    self._to_flush.append(sub)
+            else:
+                sub.wakeup.set()
+        if self._to_flush and self._flush_handle is None:
+            # after the current step: a backfilled page is published in one step, and
+            # leaves in one write per subscriber
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Write what is pending for idle subscriptions straight to their connections; a
+        connection that would make us wait is left to the subscription's writer."""
+        self._flush_handle = None
+        subs, self._to_flush = self._to_flush, []
+        for sub in subs:
+            sub.flagged = False
+            pending = sub.pending
+            if sub.ended or not pending:
+                continue
+            if not sub.idle or sub.direct is None or _DROPPED in pending:
+                sub.wakeup.set()
+                continue
+            items = _batch(pending)
+            frames = sub.frames
+            try:
+                written = sub.direct.write_now(
+                    [frames.notification(sub.id, *item) for item in items]
+                )
+            except Exception:  # the writer meets the same error and ends the subscription
+                log.exception("hub.write_failed", subscription=sub.id)
+                written = False
+            if written:
+                for _ in items:
+                    pending.popleft()
+                _advance(sub, items)
+            if pending:  # more than one batch, or not written: the writer goes on
+                sub.wakeup.set()
 
     def _overflow(self, sub: Subscription) -> None:
         sub.pending.clear()
@@ -248,7 +313,14 @@ class Hub:
             while True:
                 while not sub.pending:
                     sub.wakeup.clear()
-                    await sub.wakeup.wait()
+                    sub.idle = True
+                    try:
+                        await sub.wakeup.wait()
+                    finally:
+                        sub.idle = False
+                if sub.direct is not None and sub.pending[0] is not _DROPPED:
+                    await self._deliver_all(sub, sub.direct)
+                    continue
                 item = sub.pending.popleft()
                 if item is _DROPPED:
                     await sub.peer.send(sub.frames.dropped(sub.id, sub.position))
@@ -280,7 +352,37 @@ class Hub:
                 await self._deliver(sub, notification_id, text)
             seq = newer[-1][0]
 
+    async def _deliver_all(self, sub: Subscription, peer: WritesNow) -> None:
+        """What is pending (up to a `dropped` marker, at most BATCH_BYTES) in one write."""
+        items = _batch(sub.pending)
+        for _ in items:
+            sub.pending.popleft()
+        await peer.send_all([sub.frames.notification(sub.id, *item) for item in items])
+        _advance(sub, items)
+
     async def _deliver(self, sub: Subscription, notification_id: str, json_text: str) -> None:
         await sub.peer.send(sub.frames.notification(sub.id, notification_id, json_text))
         if not sub.position or order_key(notification_id) > order_key(sub.position):
             sub.position = notification_id
+
+
+def _batch(pending: deque[tuple[str, str] | None]) -> list[tuple[str, str]]:
+    """The first pending notifications, up to a `dropped` marker and about BATCH_BYTES
+    (at least one)."""
+    items: list[tuple[str, str]] = []
+    size = 0
+    for item in pending:
+        if item is None or (items and size + len(item[1]) > BATCH_BYTES):
+            break
+        items.append(item)
+        size += len(item[1])
+    return items
+
+
+def _advance(sub: Subscription, delivered: list[tuple[str, str]]) -> None:
+    """Move the resume point past what was just delivered."""
+    if not delivered:
+        return
+    newest = max((item[0] for item in delivered), key=order_key)
+    if not sub.position or order_key(newest) > order_key(sub.position):
+        sub.position = newest

@@ -8,16 +8,15 @@ between them; the hub's replay hand-over depends on that.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-import structlog
-
+from mastod.logs import get_logger
 from mastod.mastodon.shaping import shape
 from mastod.notify.hub import Hub
 from mastod.notify.store import MAX_ID_LENGTH, NotificationStore, encode
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class Intake:
@@ -38,25 +37,71 @@ class Intake:
 
         A notification that cannot be handled is logged and skipped: it never stops the source.
         """
+        return await self.ingest_many([notification]) == 1
+
+    async def ingest_many(
+        self, notifications: Sequence[Mapping[str, Any]], *, shaped: bool = False
+    ) -> int:
+        """Store several notifications in one transaction, then fan them out, in the order
+        given (a backfilled page, oldest first); how many were new. `shaped`: they were
+        decoded by `shaping.loads` (the request core's responses are), so `shape` would
+        change nothing and is skipped.
+
+        Store and publish stay one synchronous step. If the transaction fails, each
+        notification is tried on its own, so one bad row costs only itself.
+        """
+        ready = [item for n in notifications if (item := self._prepare(n, shaped)) is not None]
+        if not ready:
+            return 0
+        if len(ready) > 1:
+            try:
+                with self.store.transaction():
+                    new = [item for item in ready if self.store.add_text(*item)]
+            except Exception:
+                log.exception("intake.batch_failed", count=len(ready))
+            else:
+                return self._publish(new, len(ready))
+        new = []
+        for item in ready:
+            try:
+                if self.store.add_text(*item):
+                    new.append(item)
+            except Exception:
+                log.exception("intake.failed")
+        return self._publish(new, len(ready))
+
+    def _prepare(
+        self, notification: Mapping[str, Any], shaped: bool
+    ) -> tuple[str, str, str] | None:
+        """(id, type, JSON text) of a notification to store, or None (logged) if it is not
+        one, is of an ignored type or cannot be encoded."""
         try:
             checked = _check(notification)
             if checked is None:
                 log.warning("intake.invalid", reason="not a notification entity")
-                return False
+                return None
             notification_id, type_ = checked
             if self.types is not None and type_ not in self.types:
                 log.debug("intake.ignored_type", type=type_, id=notification_id)
-                return False
-            text = encode(shape(dict(notification)))
-            if not self.store.add_text(notification_id, type_, text):
-                self.duplicates += 1
-                return False
-            self.hub.publish(notification_id, type_, text)
+                return None
+            return (
+                notification_id,
+                type_,
+                encode(notification if shaped else shape(dict(notification))),
+            )
         except Exception:
             log.exception("intake.failed")
-            return False
-        self.ingested += 1
-        return True
+            return None
+
+    def _publish(self, new: list[tuple[str, str, str]], tried: int) -> int:
+        for notification_id, type_, text in new:
+            try:
+                self.hub.publish(notification_id, type_, text)
+            except Exception:  # stored: a subscriber resuming from its since_id still gets it
+                log.exception("intake.publish_failed", id=notification_id)
+        self.ingested += len(new)
+        self.duplicates += tried - len(new)
+        return len(new)
 
 
 def _check(notification: object) -> tuple[str, str] | None:

@@ -8,9 +8,8 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from mastod.config import Config
+from mastod.logs import get_logger
 from mastod.mastodon.client import MastodonClient
 from mastod.notify.backfill import catch_up
 from mastod.notify.intake import Intake
@@ -22,7 +21,7 @@ if TYPE_CHECKING:  # the push stack (cryptography, http_ece, pyngrok: ~9 MiB) lo
     from mastod.push.decrypt import PushPayload
     from mastod.push.service import PushService
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def choose_source(config: Config) -> str:

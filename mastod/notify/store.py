@@ -25,20 +25,20 @@ on the loop's connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
-import structlog
-
+from mastod.logs import get_logger
 from mastod.tasks import TaskSet
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 FILENAME = "notifications.sqlite3"
 FILE_MODE = 0o600
@@ -133,6 +133,19 @@ class NotificationStore:
             (notification_id, order_key(notification_id), type_, time.time(), json_text),
         )
         return cursor.rowcount == 1
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction around several writes (a backfilled page: one commit, not one
+        per row); rolled back if the block raises."""
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute(

@@ -22,10 +22,10 @@ from collections.abc import Collection
 from typing import Any
 
 import aiohttp
-import structlog
 import yarl
 
 from mastod import __version__
+from mastod.logs import get_logger
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import MastodonError
 from mastod.notify.backfill import catch_up
@@ -33,7 +33,7 @@ from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore
 from mastod.tasks import TaskSet
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 STREAM = "user:notification"
 

@@ -19,15 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mastod.logs import register_secret
+from mastod.logs import get_logger, register_secret
 from mastod.push import b64
 from mastod.push.errors import PushSetupError
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 FILE_NAME = "push-keys.json"
 _FORMAT = 1

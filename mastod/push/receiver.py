@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import structlog
-
+from mastod.logs import get_logger
 from mastod.push.decrypt import PushPayload, open_push
 from mastod.push.errors import PushRejected
 from mastod.push.keys import PushKeys
 from mastod.push.vapid import verify_vapid
 from mastod.push.webhook import PushRequest
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 OnPush = Callable[[PushPayload], Awaitable[None]]
 ServerKeySource = Callable[[], Awaitable[bytes | None]]

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import structlog
 from aiohttp import web
 
 from mastod.config import Config
+from mastod.logs import get_logger
 from mastod.mastodon.client import Api
 from mastod.push.errors import PushSetupError
 from mastod.push.keys import load_or_create
@@ -24,7 +24,7 @@ from mastod.push.webhook import create_webhook_app, push_path
 from mastod.tasks import TaskSet
 from mastod.tunnel import Tunnel
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class PushService:

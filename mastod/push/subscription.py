@@ -19,17 +19,15 @@ import contextlib
 from typing import Any
 from urllib.parse import urlsplit
 
-import structlog
-
 from mastod.config import NOTIFICATION_TYPES, NotificationsConfig
-from mastod.logs import redact_text
+from mastod.logs import get_logger, redact_text
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import MastodonError, NotFound, UnexpectedResponse
 from mastod.push import b64
 from mastod.push.keys import PushKeys
 from mastod.tasks import TaskSet
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 PATH = "/api/v1/push/subscription"
 

@@ -10,6 +10,7 @@ future but no more than 24 h away. Headers are given as a mapping with lower-cas
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import re
@@ -30,6 +31,7 @@ MAX_LIFETIME = 24 * 3600  # RFC 8292 §2: exp no more than 24 hours after the re
 CLOCK_SKEW = 300  # seconds our clock and the instance's may disagree by
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SEPARATORS = re.compile(r"[,;]")
+_ES256 = ec.ECDSA(hashes.SHA256())
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,7 @@ def verify_vapid(
     if not hmac.compare_digest(presented, server_key):
         raise PushRejected("VAPID key is not the instance's")
     claims = _verified_claims(token, server_key)
-    return _check_claims(claims, origin(audience), time.time() if now is None else now)
+    return _check_claims(claims, _our_origin(audience), time.time() if now is None else now)
 
 
 def _verified_claims(token: str, server_key: bytes) -> dict[str, Any]:
@@ -117,7 +119,7 @@ def _verified_claims(token: str, server_key: bytes) -> dict[str, Any]:
         raise PushRejected("VAPID token is not ES256")
     try:
         signature = b64.decode(parts[2])
-        public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), server_key)
+        public = _public_key(server_key)
     except ValueError:
         raise PushRejected("VAPID signature unreadable") from None
     if len(signature) != 64:
@@ -127,10 +129,19 @@ def _verified_claims(token: str, server_key: bytes) -> dict[str, Any]:
         int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
     )
     try:
-        public.verify(der, f"{parts[0]}.{parts[1]}".encode("ascii"), ec.ECDSA(hashes.SHA256()))
+        public.verify(der, f"{parts[0]}.{parts[1]}".encode("ascii"), _ES256)
     except (InvalidSignature, UnicodeEncodeError):
         raise PushRejected("VAPID signature does not verify") from None
     return _json_part(parts[1])
+
+
+_our_origin = functools.lru_cache(maxsize=4)(origin)  # our public URL changes rarely
+
+
+@functools.lru_cache(maxsize=4)
+def _public_key(point: bytes) -> ec.EllipticCurvePublicKey:
+    """The instance key as an object, decoded (and checked on the curve) once, not per push."""
+    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
 
 
 def _json_part(part: str) -> dict[str, Any]:

@@ -18,14 +18,14 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from mastod.logs import get_logger
 from mastod.tasks import TaskSet
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 # What the receiver reads; the rest of a push's headers (Ttl, Urgency, ...) is not kept.
 PUSH_HEADERS = ("authorization", "content-encoding", "crypto-key", "encryption")

@@ -17,16 +17,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
-import structlog
 from jsonrpcserver import JsonRpcError, Success, async_dispatch_to_response
 from jsonrpcserver.result import Result
 from jsonrpcserver.sentinels import NODATA
 from oslash.either import Left
 
+from mastod.logs import get_logger
 from mastod.rpc import errors
 from mastod.rpc.registry import Method, Registry
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class Peer(Protocol):
@@ -210,10 +210,7 @@ class Dispatcher:
 
 def _logging_calls() -> bool:
     """Whether the per-call line would be written: building a filtered event costs ~10 µs."""
-    return _STDLIB_LOG.isEnabledFor(logging.INFO)
-
-
-_STDLIB_LOG = logging.getLogger(__name__)
+    return log.enabled(logging.INFO)
 
 
 def _same(value: Any) -> Any:

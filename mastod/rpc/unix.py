@@ -12,18 +12,21 @@ import stat
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import structlog
-
+from mastod.logs import get_logger
 from mastod.rpc import errors
 from mastod.rpc.dispatch import CloseCallbacks, Dispatcher, encode, error_frame
 from mastod.tasks import TaskSet
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 SOCKET_MODE = 0o660
 PARENT_MODE = 0o750
 MAX_IN_FLIGHT = 64  # per connection; reading pauses beyond it (back-pressure, bounded tasks)
 _CHUNK = 64 * 1024
+# Connections waiting to be accepted: asyncio would use 100, which a burst of local clients
+# (a thousand subscribers connecting at once) overruns with EAGAIN. The kernel caps it at
+# net.core.somaxconn.
+BACKLOG = 1024
 
 
 class SocketInUse(RuntimeError):
@@ -36,12 +39,24 @@ class UnixPeer:
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
         self.closers = CloseCallbacks()
+        self._high_water = writer.transport.get_write_buffer_limits()[1]
 
     async def send(self, frame: str) -> None:
         if self.writer.is_closing():
             raise ConnectionResetError("the connection is closed")
         self.writer.write(frame.encode() + b"\n")
         await self.writer.drain()
+
+    async def send_all(self, frames: list[str]) -> None:
+        await self.send("\n".join(frames))
+
+    def write_now(self, frames: list[str]) -> bool:
+        """The hub's direct write (`WritesNow`): only while `drain()` would not wait."""
+        transport = self.writer.transport
+        if transport.is_closing() or transport.get_write_buffer_size() >= self._high_water:
+            return False
+        transport.write(("\n".join(frames) + "\n").encode())
+        return True
 
     def on_close(self, callback: Callable[[], None]) -> None:
         self.closers.add(callback)
@@ -68,7 +83,7 @@ class UnixServer:
         else:
             self._owns_path = False
             self.path = Path(sock.getsockname())
-        self._server = await asyncio.start_unix_server(self._serve, sock=sock)
+        self._server = await asyncio.start_unix_server(self._serve, sock=sock, backlog=BACKLOG)
 
     async def stop_accepting(self) -> None:
         if self._server is not None:
@@ -184,7 +199,7 @@ def _bind(path: Path) -> socket.socket:
     finally:
         os.umask(old_umask)
     os.chmod(path, SOCKET_MODE)
-    sock.listen(128)
+    sock.listen(BACKLOG)
     sock.setblocking(False)
     return sock
 

@@ -152,3 +152,28 @@ async def test_shell_one_liner_with_socat(unix_server: UnixServer) -> None:
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 10)
     assert json.loads(out) == {"jsonrpc": "2.0", "result": 42, "id": 1}
+
+
+async def test_a_burst_of_connections_waits_in_the_backlog(unix_server: UnixServer) -> None:
+    # No await between the connects: the server accepts none of them meanwhile, so each one
+    # must fit in the listen backlog (asyncio's default of 100 answered EAGAIN from the 101st:
+    # a thousand subscribers connecting at once failed).
+    socks: list[socket.socket] = []
+    writers: list[asyncio.StreamWriter] = []
+    try:
+        for _ in range(300):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            socks.append(sock)
+            sock.setblocking(False)
+            assert sock.connect_ex(str(unix_server.path)) == 0
+        for sock in (socks.pop(0), socks.pop()):  # the first and the last are served
+            reader, writer = await asyncio.open_unix_connection(sock=sock)
+            writers.append(writer)
+            writer.write(b'{"jsonrpc":"2.0","id":7,"method":"status"}\n')
+            assert (await read_frame(reader))["id"] == 7
+    finally:
+        for sock in socks:
+            sock.close()
+        for writer in writers:
+            writer.close()
+            await writer.wait_closed()

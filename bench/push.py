@@ -1,0 +1,184 @@
+"""The push pipeline suite (issue 5 items 3 and 4): encrypted Web Push into the webhook ->
+verified, decrypted, the notification fetched, stored, fanned out to Unix-socket subscribers.
+
+Processes: `bench.pushsender` (the instance: REST API + push worker, pywebpush/py_vapid), a
+daemon of its own with `notifications.source: push` and a loopback `webhook.public_url`
+(nothing leaves 127.0.0.1; ngrok is not involved), and `bench.subscribers`.
+
+For 1, 100 and 1,000 subscribers:
+- **throughput**: a burst of pushes sent as fast as 16 POSTs in flight allow; pushes/s =
+  pushes / (first POST -> last delivery to the last subscriber): sustained end to end, not
+  the webhook's 201s (which come before the work);
+- **latency**: pushes at a steady 100/s; end-to-end latency of every delivery (webhook POST
+  -> receipt by the subscriber), p50/p90/p99/max;
+- the daemon's RSS with that many subscribers, and its CPU per push.
+Every delivery is checked: none missing, duplicated, out of order or `dropped`.
+Baseline in the same run: the same pushes POSTed by the same sender into the bench upstream's
+`/push-sink`, which only reads them and answers 201 (what sender + loopback allow).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.context import Context, Worker
+from bench.daemon import free_port, start_daemon
+from bench.procs import cpu_seconds, peak_rss_mib, rss_mib
+
+SUBSCRIBERS = (1, 100, 1000)
+RATE = 100.0  # pushes/s of the latency runs
+CONCURRENCY = 16  # POSTs in flight in a burst
+
+
+class PushSuite:
+    name = "push"
+
+    def run(self, ctx: Context) -> dict[str, Any]:
+        quick = ctx.mode.name == "quick"
+        # pushes per burst by subscriber count (a burst to 1,000 subscribers is 1,000
+        # deliveries per push, so it is shorter), and seconds of each steady run
+        self.burst = {1: 300, 100: 300, 1000: 60} if quick else {1: 1200, 100: 1200, 1000: 250}
+        self.steady_s = 1.0 if quick else 2.5
+        sender = Worker(ctx, "bench.pushsender")
+        upstream = f"http://127.0.0.1:{sender.receive(timeout=30)['port']}"
+        port = free_port()
+        daemon = start_daemon(
+            ctx.procs,
+            ctx.workdir / "mastod-push",
+            upstream,
+            level="warning",
+            name="mastod-push",
+            env=ctx.env,
+            extra_config={
+                "notifications": {"source": "push"},
+                "webhook": {
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "public_url": f"http://127.0.0.1:{port}",
+                },
+            },
+        )
+        subscription = call(sender, {"op": "wait_subscription", "timeout": 30})
+        subs = Worker(ctx, "bench.subscribers")
+        result: dict[str, Any] = {
+            "idle_rss_mib": rss_mib(daemon.pid),
+            "endpoint": subscription["endpoint_site"],
+        }
+        socket_path = str(daemon.socket_path)
+        # warm-up: the first pushes take the baseline and load the push stack's code paths
+        call(subs, {"op": "connect", "socket": socket_path, "count": 1})
+        self._pushes(sender, subs, 100, None)
+        result["floor"] = self._floor(ctx, sender, max(self.burst.values()))
+        rows = []
+        connected = 1
+        for count in SUBSCRIBERS:
+            if count > connected:
+                call(subs, {"op": "connect", "socket": socket_path, "count": count - connected})
+                connected = count
+            time.sleep(0.3)
+            row: dict[str, Any] = {"subscribers": count, "rss_mib": rss_mib(daemon.pid)}
+            pids = {"daemon": daemon.pid, "sender": sender.proc.pid, "subscribers": subs.proc.pid}
+            row["burst"] = self._pushes(sender, subs, self.burst[count], None, pids)
+            row["steady"] = self._pushes(sender, subs, int(RATE * self.steady_s), RATE, pids)
+            row["rss_after_mib"] = rss_mib(daemon.pid)
+            rows.append(row)
+        result["rows"] = rows
+        result["peak_rss_mib"] = peak_rss_mib(daemon.pid)
+        call(subs, {"op": "close"})
+        log = daemon.log_path.read_text(errors="replace").splitlines()
+        result["daemon_warnings"] = log[-10:]
+        for worker in (subs, sender):
+            ctx.procs.stop(worker.proc)
+        ctx.procs.stop(daemon.proc)
+        result["fanout_floor"] = self._fanout_floor(ctx)
+        return result
+
+    def _fanout_floor(self, ctx: Context) -> list[dict[str, Any]]:
+        """The same subscriber counts, bursts and steady rate against bench.fanout."""
+        path = str(ctx.workdir / "fanout.sock")
+        fanout = Worker(ctx, "bench.fanout", ("--socket", path))
+        fanout.receive(timeout=30)
+        subs = Worker(ctx, "bench.subscribers")
+        rows = []
+        connected = 0
+        for count in SUBSCRIBERS:
+            call(subs, {"op": "connect", "socket": path, "count": count - connected})
+            connected = count
+            time.sleep(0.3)
+            row: dict[str, Any] = {"subscribers": count}
+            for name, n, rate in (
+                ("burst", self.burst[count], None),
+                ("steady", int(RATE * self.steady_s), RATE),
+            ):
+                before = cpu_seconds(fanout.proc.pid), cpu_seconds(subs.proc.pid)
+                sent = call(fanout, {"op": "publish", "count": n, "rate": rate})
+                got = call(subs, {"op": "collect", "t0": sent["t0"], "timeout": 60}, timeout=90)
+                row[name] = summary(sent, got)
+                row[name]["cpu_us_per_push"] = {
+                    "fanout": (cpu_seconds(fanout.proc.pid) - before[0]) / n * 1e6,
+                    "subscribers": (cpu_seconds(subs.proc.pid) - before[1]) / n * 1e6,
+                }
+            rows.append(row)
+        call(subs, {"op": "close"})
+        for worker in (subs, fanout):
+            ctx.procs.stop(worker.proc)
+        return rows
+
+    def _pushes(
+        self,
+        sender: Worker,
+        subs: Worker,
+        count: int,
+        rate: float | None,
+        pids: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """Send `count` pushes (at `rate`/s, or as fast as they go) and collect every
+        delivery; with `pids`, the CPU each process used meanwhile, in µs per push."""
+        call(sender, {"op": "prepare", "count": count}, timeout=120)
+        gets = call(sender, {"op": "counters"})["notification_gets"]
+        cpu = {name: cpu_seconds(pid) for name, pid in (pids or {}).items()}
+        sent = call(sender, {"op": "send", "rate": rate, "concurrency": CONCURRENCY})
+        got = call(subs, {"op": "collect", "t0": sent["t0"], "timeout": 60}, timeout=90)
+        result = summary(sent, got)
+        result["cpu_us_per_push"] = {
+            name: (cpu_seconds(pid) - cpu[name]) / count * 1e6 for name, pid in (pids or {}).items()
+        }
+        result["notification_gets"] = call(sender, {"op": "counters"})["notification_gets"] - gets
+        return result
+
+    def _floor(self, ctx: Context, sender: Worker, count: int) -> dict[str, Any]:
+        """The same pushes into a server that only answers 201."""
+        call(sender, {"op": "prepare", "count": count, "floor": True}, timeout=120)
+        url = f"{ctx.upstream_url}/push-sink/secret"
+        sent = call(sender, {"op": "send", "rate": None, "concurrency": CONCURRENCY, "url": url})
+        return {
+            "sent": sent["sent"],
+            "statuses": sent["statuses"],
+            "pushes_s": sent["sent"] / sent["post_s"],
+        }
+
+    def markdown(self, result: dict[str, Any]) -> list[str]:
+        from bench.report import push_markdown  # report imports the suites
+
+        return push_markdown(result)
+
+
+def call(worker: Worker, command: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
+    worker.send(command)
+    answer = worker.receive(timeout)
+    if "error" in answer:
+        raise RuntimeError(f"{command['op']}: {answer['error']}")
+    return answer
+
+
+def summary(sent: dict[str, Any], got: dict[str, Any]) -> dict[str, Any]:
+    span = got.get("span_s")
+    return {
+        "sent": sent["sent"],
+        "statuses": sent.get("statuses"),
+        "post_s": sent.get("post_s"),
+        "pushes_s": sent["sent"] / span if span else None,
+        **{k: v for k, v in got.items() if k != "span_s"},
+        "span_s": span,
+    }
