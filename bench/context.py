@@ -40,11 +40,11 @@ FULL = Mode(
     rounds=3,
     warmup=0.25,
     duration=1.0,
-    max_duration=3.0,
+    max_duration=2.0,
     starts=3,
-    profile_s=7,
+    profile_s=6,
     profile_http=True,
-    oneshot_reps={"socat": 30, "mastod": 10, "other": 7},
+    oneshot_reps={"socat": 25, "mastod": 9, "other": 6},
     start_baseline_reps=8,
 )
 QUICK = Mode(
@@ -81,6 +81,7 @@ class Context:
     servers: dict[str, Server] = field(default_factory=dict)
     daemons: dict[str, Daemon] = field(default_factory=dict)
     worker: Worker | None = None
+    profile: bool = True  # py-spy where a suite profiles (off with --no-profile)
 
     def our_pids(self) -> list[int]:
         pids = [os.getpid(), self.upstream_pid, *(s.pid for s in self.servers.values())]

@@ -219,3 +219,60 @@ def analyse(
             {"frame": f, "share": share(n)} for f, n in inclusive.most_common(top)
         ],
     }
+
+
+# -- the push pipeline ----------------------------------------------------------------------
+
+_PUSH_PLACES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("structlog/", "logging/", "mastod/logs.py"), "logging"),
+    (("json/encoder.py",), "JSON encode (once per notification)"),
+    (("json/decoder.py",), "JSON decode (the fetched page)"),
+    (("mastod/push/vapid.py",), "VAPID check (ES256 verify, claims)"),
+    (("mastod/push/decrypt.py", "http_ece/"), "decryption (ECDH, HKDF, AES-GCM: http_ece)"),
+    (("mastod/notify/store.py", "sqlite3/"), "store (SQLite)"),
+    (("mastod/notify/hub.py", "mastod/rpc/unix.py"), "fan-out (frames, socket writes)"),
+    (("mastod/notify/intake.py",), "intake (checks)"),
+    (
+        ("mastod/notify/backfill.py", "mastod/notify/sources.py", "mastod/mastodon/"),
+        "fetch (backfill, request core, aiohttp client)",
+    ),
+    (("mastod/push/webhook.py", "mastod/push/receiver.py"), "webhook handler and receiver"),
+    (("aiohttp/web",), "webhook HTTP server (aiohttp)"),
+)
+
+
+def classify_push(stack: Sequence[Frame]) -> str:
+    """The push pipeline's category of one sample: the nearest frame to the leaf that
+    belongs to a known place; the event loop otherwise."""
+    if not stack or (stack[-1].func, stack[-1].file) in _IDLE_LEAVES:
+        return IDLE
+    leaf = stack[-1]
+    if leaf.file == "selectors.py" and leaf.func.endswith("select"):
+        return IDLE
+    for frame in reversed(stack):
+        for prefixes, name in _PUSH_PLACES:
+            if frame.file.startswith(prefixes):
+                return name
+    if any(f.file.startswith("aiohttp/") for f in stack):
+        return "fetch (backfill, request core, aiohttp client)"
+    return LOOP
+
+
+def analyse_push(stacks: list[tuple[list[Frame], int]], cpu_us_per_push: float) -> dict[str, Any]:
+    """Shares of the daemon's busy samples by place, as µs per push."""
+    categories: Counter[str] = Counter()
+    for stack, count in stacks:
+        categories[classify_push(stack)] += count
+    idle = categories.pop(IDLE, 0)
+    busy = sum(categories.values())
+    return {
+        "samples": busy + idle,
+        "idle_samples": idle,
+        "cpu_us_per_push": cpu_us_per_push,
+        "categories": [
+            {"name": name, "share": n / busy, "us_per_push": n / busy * cpu_us_per_push}
+            for name, n in categories.most_common()
+        ]
+        if busy
+        else [],
+    }

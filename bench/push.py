@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bench import profile
 from bench.context import Context, Worker
 from bench.daemon import free_port, start_daemon
 from bench.procs import cpu_seconds, peak_rss_mib, rss_mib
@@ -38,8 +39,8 @@ class PushSuite:
         quick = ctx.mode.name == "quick"
         # pushes per burst by subscriber count (a burst to 1,000 subscribers is 1,000
         # deliveries per push, so it is shorter), and seconds of each steady run
-        self.burst = {1: 300, 100: 300, 1000: 60} if quick else {1: 1200, 100: 1200, 1000: 250}
-        self.steady_s = 1.0 if quick else 2.5
+        self.burst = {1: 300, 100: 300, 1000: 60} if quick else {1: 1000, 100: 1000, 1000: 200}
+        self.steady_s = 1.0 if quick else 2.0
         sender = Worker(ctx, "bench.pushsender")
         upstream = f"http://127.0.0.1:{sender.receive(timeout=30)['port']}"
         port = free_port()
@@ -81,6 +82,8 @@ class PushSuite:
             pids = {"daemon": daemon.pid, "sender": sender.proc.pid, "subscribers": subs.proc.pid}
             row["burst"] = self._pushes(sender, subs, self.burst[count], None, pids)
             row["steady"] = self._pushes(sender, subs, int(RATE * self.steady_s), RATE, pids)
+            if count == 100 and ctx.profile and not quick:
+                result["profile"] = self._profile(ctx, sender, subs, daemon.pid)
             row["rss_after_mib"] = rss_mib(daemon.pid)
             rows.append(row)
         result["rows"] = rows
@@ -146,6 +149,25 @@ class PushSuite:
         }
         result["notification_gets"] = call(sender, {"op": "counters"})["notification_gets"] - gets
         return result
+
+    def _profile(self, ctx: Context, sender: Worker, subs: Worker, pid: int) -> dict[str, Any]:
+        """py-spy on the daemon during one more burst (100 subscribers): where a push's CPU
+        goes. Not counted in the rows above (sampling slows the daemon down)."""
+        if profile.py_spy() is None:
+            return {"skipped": "py-spy is not installed: pip install -e '.[bench]'"}
+        count = self.burst[100]
+        call(sender, {"op": "prepare", "count": count}, timeout=120)
+        output = ctx.workdir / "py-spy-push.txt"
+        cpu = cpu_seconds(pid)
+        spy = profile.record(pid, 2, output)
+        time.sleep(0.3)
+        sent = call(sender, {"op": "send", "rate": None, "concurrency": CONCURRENCY})
+        call(subs, {"op": "collect", "t0": sent["t0"], "timeout": 60}, timeout=90)
+        _, err = spy.communicate(timeout=60)
+        if spy.returncode != 0 or not output.exists():
+            return {"skipped": f"py-spy failed: {err.decode(errors='replace')[-300:]}"}
+        per_push = (cpu_seconds(pid) - cpu) / count * 1e6
+        return profile.analyse_push(profile.read_raw(output), per_push)
 
     def _floor(self, ctx: Context, sender: Worker, count: int) -> dict[str, Any]:
         """The same pushes into a server that only answers 201."""

@@ -423,6 +423,22 @@ def push_markdown(result: dict[str, Any]) -> list[str]:
                 ]
             )
     lines += _table(["target", "this run", "goal", "baseline, same run"], targets)
+    spied = result.get("profile")
+    if spied and spied.get("categories"):
+        lines += [
+            "### Where a push's CPU goes (py-spy, burst to 100 subscribers)",
+            "",
+            f"Daemon CPU per push while sampled: {_num(spied['cpu_us_per_push'])} µs "
+            f"({spied['samples']:,} samples).",
+            "",
+        ]
+        rows = [
+            [c["name"], f"{c['share'] * 100:.1f}%", _num(c["us_per_push"])]
+            for c in spied["categories"]
+        ]
+        lines += _table(["place", "share", "µs/push"], rows)
+    elif spied:
+        lines += [f"Push profile skipped: {spied.get('skipped')}", ""]
     if result.get("daemon_warnings"):
         lines += ["Daemon warnings during the push run:", ""]
         lines += [f"    {line}" for line in result["daemon_warnings"]] + [""]

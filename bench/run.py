@@ -173,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="mastod-bench-") as tmp,
         Processes().scope() as procs,
     ):
-        ctx = Context(mode=mode, procs=procs, workdir=Path(tmp), env=env)
+        ctx = Context(
+            mode=mode, procs=procs, workdir=Path(tmp), env=env, profile=not args.no_profile
+        )
         prime_bytecode(env)
         start_upstream(ctx)
         log(f"upstream on {ctx.upstream_url}")
