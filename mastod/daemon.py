@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import resource
 import sys
 import tempfile
 from pathlib import Path
@@ -24,6 +25,7 @@ from mastod.push.errors import PushSetupError
 log = get_logger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
+FD_LIMIT = 65536  # open files the daemon asks for: ~1,000 subscribers and clients with room
 _SANDBOX_PLACEHOLDER = "http://127.0.0.1"  # replaced by the sandbox's URL once it listens
 
 
@@ -45,6 +47,7 @@ def run(*, config_path: Path | None, sandbox: bool) -> int:
     except ConfigError as exc:
         print(f"mastod: config: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    raise_fd_limit()
     try:
         asyncio.run(_serve(config, rpc_token, sandbox))
     except (OSError, RuntimeError, PushSetupError) as exc:
@@ -52,6 +55,23 @@ def run(*, config_path: Path | None, sandbox: bool) -> int:
         print(f"mastod: {exc}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
+
+
+def raise_fd_limit(wanted: int = FD_LIMIT) -> int:
+    """Raise the soft limit on open files towards `wanted` (never past the hard limit); the
+    soft limit now. Each subscriber and client holds a descriptor, and systemd starts
+    services with a soft limit of 1024 (the hard one is far higher), as most shells do."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("daemon.fd_limit_unchanged", soft=soft, wanted=target, error=str(exc))
+            return soft
+        log.info("daemon.fd_limit_raised", old=soft, new=target)
+        return target
+    return soft
 
 
 def _load(config_path: Path | None, sandbox: bool) -> Config:

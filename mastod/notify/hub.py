@@ -46,17 +46,19 @@ class Subscriber(Protocol):
 
 @runtime_checkable
 class WritesNow(Protocol):
-    """A subscriber on a byte stream that takes several frames in one write (the Unix
-    socket): the hub writes for its idle subscriptions itself, with no task switch per
-    delivery, and notifications that are pending together leave in one write."""
+    """A subscriber on a byte stream of newline-terminated JSON-RPC frames (the Unix socket).
 
-    def write_now(self, frames: list[str]) -> bool:
-        """Write `frames` at once if the connection takes them without waiting (its buffer
-        is below the high-water mark); False, having written nothing, if not."""
+    The hub writes for its idle subscriptions itself, with no task switch per delivery;
+    frames are bytes made from the notification's JSON encoded once, and notifications that
+    are pending together leave in one write."""
+
+    def write_now(self, data: bytes) -> bool:
+        """Write `data` (whole frames) at once if the connection takes it without waiting
+        (its buffer is below the high-water mark); False, having written nothing, if not."""
         ...
 
-    async def send_all(self, frames: list[str]) -> None:
-        """Write `frames` in one write and wait until the connection has room again."""
+    async def send_all(self, data: bytes) -> None:
+        """Write `data` (whole frames) and wait until the connection has room again."""
         ...
 
 
@@ -85,10 +87,26 @@ class JsonRpcFrames:
         params = {"subscription": subscription, "since_id": since_id}
         return json.dumps({"jsonrpc": "2.0", "method": "dropped", "params": params})
 
+    # The same frame as bytes, for byte-stream peers (`WritesNow`): `line_head(sub) +
+    # line_tail(text)` is `notification(sub, ..., text)` encoded, with the line's newline.
+
+    def line_head(self, subscription: str) -> bytes:
+        return (
+            b'{"jsonrpc":"2.0","method":"notification","params":{"subscription":"'
+            + subscription.encode("ascii")
+            + b'","notification":'
+        )
+
+    def line_tail(self, json_text: str) -> bytes:
+        return json_text.encode() + b"}}\n"
+
 
 JSON_RPC = JsonRpcFrames()
 
 _DROPPED = None  # the queue entry that tells the writer to send `dropped` and stop
+
+# A queued notification: its id, its JSON text, and that text as the end of a byte frame.
+Item = tuple[str, str, bytes]
 
 
 @dataclass(eq=False)
@@ -102,15 +120,14 @@ class Subscription:
     live: bool = False
     ended: bool = False
     idle: bool = False  # its writer waits for work: the hub may write for it (`direct`)
-    direct: WritesNow | None = None  # the peer, if it takes frames in batches
+    direct: WritesNow | None = None  # the peer, if it takes byte frames in batches
+    head: bytes = b""  # with `direct`: the start of each of its frames
+    replay_key: str | None = None  # order_key(replay_from)
     flagged: bool = False  # in the hub's list of subscriptions to flush
-    pending: deque[tuple[str, str] | None] = field(default_factory=deque)
+    pending: deque[Item | None] = field(default_factory=deque)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     gate: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
-
-    def wants(self, type_: str) -> bool:
-        return self.types is None or type_ in self.types
 
 
 class Hub:
@@ -182,8 +199,11 @@ class Hub:
             replay_from=since_id,
             position=since_id if since_id is not None else (self.store.newest_id() or ""),
             live=since_id is None,  # else it goes live when the replay has caught up
-            direct=peer if isinstance(peer, WritesNow) else None,
+            direct=peer if isinstance(peer, WritesNow) and frames is JSON_RPC else None,
+            replay_key=None if since_id is None else order_key(since_id),
         )
+        if sub.direct is not None:
+            sub.head = JSON_RPC.line_head(sub_id)
         self._subs[sub_id] = sub
         self._by_peer.setdefault(peer, set()).add(sub_id)
         sub.task = self._tasks.spawn(self._run(sub), name=f"notify.sub.{sub_id}")
@@ -227,17 +247,18 @@ class Hub:
 
     def publish(self, notification_id: str, type_: str, json_text: str) -> None:
         """Queue a stored notification for every live subscription that wants its type."""
-        item = (notification_id, json_text)
+        item = (notification_id, json_text, JSON_RPC.line_tail(json_text))
         key = order_key(notification_id)
         for sub in list(self._subs.values()):
-            if not sub.live or not sub.wants(type_):
+            if not sub.live or (sub.types is not None and type_ not in sub.types):
                 continue
-            if sub.replay_from is not None and key <= order_key(sub.replay_from):
+            if sub.replay_key is not None and key <= sub.replay_key:
                 continue  # the subscriber already has it (e.g. re-fetched after a torn WAL)
-            if len(sub.pending) >= self.queue_size:
+            pending = sub.pending
+            if len(pending) >= self.queue_size:
                 self._overflow(sub)
                 continue
-            sub.pending.append(item)
+            pending.append(item)
             if sub.idle and sub.direct is not None:
                 if not sub.flagged:
                     sub.flagged = True
@@ -263,11 +284,8 @@ class Hub:
                 sub.wakeup.set()
                 continue
             items = _batch(pending)
-            frames = sub.frames
             try:
-                written = sub.direct.write_now(
-                    [frames.notification(sub.id, *item) for item in items]
-                )
+                written = sub.direct.write_now(_lines(sub.head, items))
             except Exception:  # the writer meets the same error and ends the subscription
                 log.exception("hub.write_failed", subscription=sub.id)
                 written = False
@@ -325,7 +343,7 @@ class Hub:
                 if item is _DROPPED:
                     await sub.peer.send(sub.frames.dropped(sub.id, sub.position))
                     return
-                await self._deliver(sub, *item)
+                await self._deliver(sub, item[0], item[1])
         except (ConnectionError, OSError) as exc:
             log.info("hub.peer_gone", subscription=sub.id, error=type(exc).__name__)
         finally:
@@ -357,7 +375,7 @@ class Hub:
         items = _batch(sub.pending)
         for _ in items:
             sub.pending.popleft()
-        await peer.send_all([sub.frames.notification(sub.id, *item) for item in items])
+        await peer.send_all(_lines(sub.head, items))
         _advance(sub, items)
 
     async def _deliver(self, sub: Subscription, notification_id: str, json_text: str) -> None:
@@ -366,23 +384,34 @@ class Hub:
             sub.position = notification_id
 
 
-def _batch(pending: deque[tuple[str, str] | None]) -> list[tuple[str, str]]:
+def _batch(pending: deque[Item | None]) -> list[Item]:
     """The first pending notifications, up to a `dropped` marker and about BATCH_BYTES
     (at least one)."""
-    items: list[tuple[str, str]] = []
+    items: list[Item] = []
     size = 0
     for item in pending:
-        if item is None or (items and size + len(item[1]) > BATCH_BYTES):
+        if item is None or (items and size + len(item[2]) > BATCH_BYTES):
             break
         items.append(item)
-        size += len(item[1])
+        size += len(item[2])
     return items
 
 
-def _advance(sub: Subscription, delivered: list[tuple[str, str]]) -> None:
+def _lines(head: bytes, items: list[Item]) -> bytes:
+    """The byte frames of `items` for the subscription whose frames start with `head`."""
+    if len(items) == 1:
+        return head + items[0][2]
+    return b"".join(part for item in items for part in (head, item[2]))
+
+
+def _advance(sub: Subscription, delivered: list[Item]) -> None:
     """Move the resume point past what was just delivered."""
     if not delivered:
         return
-    newest = max((item[0] for item in delivered), key=order_key)
+    newest = (
+        delivered[0][0]
+        if len(delivered) == 1
+        else max((item[0] for item in delivered), key=order_key)
+    )
     if not sub.position or order_key(newest) > order_key(sub.position):
         sub.position = newest

@@ -47,15 +47,18 @@ class UnixPeer:
         self.writer.write(frame.encode() + b"\n")
         await self.writer.drain()
 
-    async def send_all(self, frames: list[str]) -> None:
-        await self.send("\n".join(frames))
+    async def send_all(self, data: bytes) -> None:
+        if self.writer.is_closing():
+            raise ConnectionResetError("the connection is closed")
+        self.writer.write(data)
+        await self.writer.drain()
 
-    def write_now(self, frames: list[str]) -> bool:
+    def write_now(self, data: bytes) -> bool:
         """The hub's direct write (`WritesNow`): only while `drain()` would not wait."""
         transport = self.writer.transport
         if transport.is_closing() or transport.get_write_buffer_size() >= self._high_water:
             return False
-        transport.write(("\n".join(frames) + "\n").encode())
+        transport.write(data)
         return True
 
     def on_close(self, callback: Callable[[], None]) -> None:

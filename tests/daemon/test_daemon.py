@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import socket
 import stat
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 
+from mastod.daemon import raise_fd_limit
 from tests.daemon.conftest import (
     ACCESS_TOKEN,
     Daemon,
@@ -226,3 +228,15 @@ async def test_socket_activation_uses_the_inherited_socket(
         listener.close()
         notify.close()
     assert activated.exists()  # systemd's socket: the daemon leaves it in place
+
+
+def test_the_open_file_limit_is_raised_towards_what_subscribers_need() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # systemd's soft limit is 1024
+        wanted = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
+        assert raise_fd_limit(4096) == wanted
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (wanted, hard)
+        assert raise_fd_limit(100) == wanted  # never lowered
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -12,9 +12,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from mastod.logs import get_logger
-from mastod.notify.hub import BATCH_BYTES, Hub
+from mastod.mastodon.shaping import shape
+from mastod.notify.hub import BATCH_BYTES, JSON_RPC, Hub
 from mastod.notify.intake import Intake
-from mastod.notify.store import NotificationStore
+from mastod.notify.store import NotificationStore, encode
 from tests.notify.conftest import note, until
 
 
@@ -30,24 +31,35 @@ class Peer:
         self.handed: list[str] = []  # every frame, in the order it was handed over
         self.send_delay = 0.0
 
-    def write_now(self, frames: list[str]) -> bool:
+    def write_now(self, data: bytes) -> bool:
         if not self.accepts:
             return False
-        self.writes.append(list(frames))
+        frames = lines(data)
+        self.writes.append(frames)
         self.handed += frames
         return True
 
     async def send(self, frame: str) -> None:
-        await self.send_all([frame])
+        await self.send_all(frame.encode() + b"\n")
 
-    async def send_all(self, frames: list[str]) -> None:
+    async def send_all(self, data: bytes) -> None:
         await asyncio.sleep(self.send_delay)
-        self.sent.append(list(frames))
+        frames = lines(data)
+        self.sent.append(frames)
         self.handed += frames
 
     def ids(self) -> list[str]:
         """Ids delivered either way, in the order they were handed over."""
         return [json.loads(f)["params"]["notification"]["id"] for f in self.handed]
+
+
+def lines(data: bytes) -> list[str]:
+    """Frames of a byte write: whole lines, each one JSON text."""
+    assert data.endswith(b"\n")
+    frames = data.decode().split("\n")[:-1]
+    for frame in frames:
+        json.loads(frame)
+    return frames
 
 
 async def idle(hub: Hub, sub_id: str) -> None:
@@ -94,7 +106,7 @@ async def test_a_connection_that_would_wait_gets_its_frames_from_the_writer(
 
 async def test_a_failing_direct_write_leaves_it_to_the_writer(hub: Hub, intake: Intake) -> None:
     class Broken(Peer):
-        def write_now(self, frames: list[str]) -> bool:
+        def write_now(self, data: bytes) -> bool:
             raise OSError("gone")
 
     peer = Broken()
@@ -172,3 +184,13 @@ async def test_a_write_holds_about_batch_bytes(hub: Hub, intake: Intake) -> None
     batches = peer.writes + peer.sent  # the first by the hub, the rest by the writer
     assert [len(b) for b in batches] == [2, 2, 2, 1]
     assert all(sum(map(len, b)) < BATCH_BYTES * 1.1 for b in batches)
+
+
+def test_byte_frames_are_the_text_frames_encoded() -> None:
+    entity = note(7)
+    entity["status"]["content"] = '<p>héllo ✓ \u2028 "quoted" \\ back</p>'
+    text = encode(shape(entity))
+    sub = "0123456789abcdef"
+    line = JSON_RPC.line_head(sub) + JSON_RPC.line_tail(text)
+    assert line == (JSON_RPC.notification(sub, "7", text) + "\n").encode()
+    assert json.loads(line)["params"]["notification"]["status"]["content"].startswith("<p>hé")
