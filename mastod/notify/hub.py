@@ -6,6 +6,12 @@ nobody: when its queue is full the subscription ends, its queue is freed, and th
 `dropped` with the `since_id` to resume from. Notifications are serialised once, by intake;
 frames are assembled around that JSON text, never re-encoded per subscriber.
 
+Direct writes: on a byte-stream peer (`WritesNow`, the Unix socket) an idle subscription is
+written by the hub itself, right after the publishing step, as bytes made from the text encoded
+once per notification, whatever is pending in one write of at most BATCH_BYTES — as long as the
+connection takes it without waiting. Otherwise (and for WebSocket and SSE peers) the writer
+task drains the queue, awaiting the connection; it never overtakes what the hub wrote.
+
 Replay then live, with no gap and no duplicate. Intake stores a notification and publishes it
 in one synchronous step, and the store is read on the event loop, so at any moment a
 notification is either both stored and published or neither. A replay first sends what was
