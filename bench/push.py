@@ -19,7 +19,10 @@ Baseline in the same run: the same pushes POSTed by the same sender into the ben
 
 from __future__ import annotations
 
+import json
+import socket
 import time
+from pathlib import Path
 from typing import Any
 
 from bench import profile
@@ -88,6 +91,10 @@ class PushSuite:
             rows.append(row)
         result["rows"] = rows
         result["peak_rss_mib"] = peak_rss_mib(daemon.pid)
+        # every push must have been verified and decrypted, in both encodings: a rejected one
+        # would not show in the deliveries (the next accepted push's fetch brings its
+        # notification too)
+        result["pushes"] = daemon_status(daemon.socket_path)["notifications"]["pushes"]
         call(subs, {"op": "close"})
         log = daemon.log_path.read_text(errors="replace").splitlines()
         result["daemon_warnings"] = log[-10:]
@@ -184,6 +191,22 @@ class PushSuite:
         from bench.report import push_markdown  # report imports the suites
 
         return push_markdown(result)
+
+
+def daemon_status(socket_path: Path) -> dict[str, Any]:
+    """The daemon's `status` result, over its Unix socket."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(str(socket_path))
+        sock.sendall(b'{"jsonrpc":"2.0","id":1,"method":"status"}\n')
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    result: dict[str, Any] = json.loads(answer)["result"]
+    return result
 
 
 def call(worker: Worker, command: dict[str, Any], timeout: float = 60) -> dict[str, Any]:

@@ -423,6 +423,13 @@ def push_markdown(result: dict[str, Any]) -> list[str]:
                 ]
             )
     lines += _table(["target", "this run", "goal", "baseline, same run"], targets)
+    pushes = result.get("pushes")
+    if pushes:
+        lines += [
+            f"The daemon's `status` after the run: {pushes.get('accepted', 0):,} pushes "
+            f"accepted (verified and decrypted), {pushes.get('rejected', 0):,} rejected.",
+            "",
+        ]
     spied = result.get("profile")
     if spied and spied.get("categories"):
         lines += [
