@@ -12,9 +12,12 @@ For 1, 100 and 1,000 subscribers:
 - **latency**: pushes at a steady 100/s; end-to-end latency of every delivery (webhook POST
   -> receipt by the subscriber), p50/p90/p99/max;
 - the daemon's RSS with that many subscribers, and its CPU per push.
-Every delivery is checked: none missing, duplicated, out of order or `dropped`.
-Baseline in the same run: the same pushes POSTed by the same sender into the bench upstream's
-`/push-sink`, which only reads them and answers 201 (what sender + loopback allow).
+Every delivery is checked: none missing, duplicated, out of order or `dropped`, and the
+daemon's `status` must count every push accepted. Baselines in the same run: the webhook floor
+(the same pushes POSTed by the same sender into the bench upstream's `/push-sink`, which only
+reads them and answers 201) and the fan-out floor (`bench.fanout`: the same subscriber counts
+and frames, written by a process that does nothing else). In a full run, py-spy samples the
+daemon during one more burst to 100 subscribers (`profile.analyse_push`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ CONCURRENCY = 16  # POSTs in flight in a burst
 
 class PushSuite:
     name = "push"
+    burst: dict[int, int]  # pushes per burst, by subscriber count (set by run for its mode)
+    steady_s: float  # seconds of each 100 pushes/s run
 
     def run(self, ctx: Context) -> dict[str, Any]:
         quick = ctx.mode.name == "quick"
