@@ -62,7 +62,8 @@ class MastodonClient:
             ),
             # Tokens share a session; cookies would tie one token's server session to another.
             cookie_jar=aiohttp.DummyCookieJar(),
-            trace_configs=[trace_config()],
+            # reuse is what the hooks detect; a fresh session's connections never are reused
+            trace_configs=None if fresh else [trace_config()],
         )
 
     async def start(self) -> None:

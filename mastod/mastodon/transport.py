@@ -90,7 +90,8 @@ async def _on_create(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object
 
 
 def trace_config() -> aiohttp.TraceConfig:
-    """The hooks `exchange` needs on every session it is given."""
+    """The hooks `exchange` needs on a keep-alive session (to tell a dead pooled connection
+    from a failed new one); sessions that close every connection do without them."""
     config = aiohttp.TraceConfig()
     config.on_connection_reuseconn.append(_on_reuse)
     config.on_connection_create_end.append(_on_create)
