@@ -230,7 +230,10 @@ _PUSH_PLACES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("mastod/push/vapid.py",), "VAPID check (ES256 verify, claims)"),
     (("mastod/push/decrypt.py", "http_ece/"), "decryption (ECDH, HKDF, AES-GCM: http_ece)"),
     (("mastod/notify/store.py", "sqlite3/"), "store (SQLite)"),
-    (("mastod/notify/hub.py", "mastod/rpc/unix.py"), "fan-out (frames, socket writes)"),
+    (
+        ("mastod/notify/hub.py", "mastod/notify/frames.py", "mastod/rpc/unix.py"),
+        "fan-out (frames, socket writes)",
+    ),
     (("mastod/notify/intake.py",), "intake (checks)"),
     (
         ("mastod/notify/backfill.py", "mastod/notify/sources.py", "mastod/mastodon/"),

@@ -3,14 +3,15 @@
 A subscription belongs to a peer (a Unix-socket or WebSocket connection, an SSE response) and
 has a bounded queue drained by its own writer task, so a client that stops reading delays
 nobody: when its queue is full the subscription ends, its queue is freed, and the client gets
-`dropped` with the `since_id` to resume from. Notifications are serialised once, by intake;
-frames are assembled around that JSON text, never re-encoded per subscriber.
+`dropped` with the `since_id` to resume from. What is sent is made in `frames`, from each
+notification's JSON serialised once, by intake.
 
 Direct writes: on a byte-stream peer (`WritesNow`, the Unix socket) an idle subscription is
 written by the hub itself, right after the publishing step, as bytes made from the text encoded
-once per notification, whatever is pending in one write of at most BATCH_BYTES — as long as the
-connection takes it without waiting. Otherwise (and for WebSocket and SSE peers) the writer
-task drains the queue, awaiting the connection; it never overtakes what the hub wrote.
+once per notification, whatever is pending in one write of at most `frames.BATCH_BYTES` — as
+long as the connection takes it without waiting. Otherwise (and for WebSocket and SSE peers)
+the writer task drains the queue, awaiting the connection; it never overtakes what the hub
+wrote.
 
 Replay then live, with no gap and no duplicate. Intake stores a notification and publishes it
 in one synchronous step, and the store is read on the event loop, so at any moment a
@@ -24,95 +25,27 @@ is queued; whatever was published before it is in the store and was read.
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
 
 from mastod.logs import get_logger
+from mastod.notify.frames import (
+    JSON_RPC,
+    Frames,
+    Item,
+    Subscriber,
+    WritesNow,
+    batch,
+    lines,
+)
 from mastod.notify.store import NotificationStore, order_key
 from mastod.tasks import TaskSet
 
 log = get_logger(__name__)
 
 REPLAY_PAGE = 100  # rows read from the store per step of a replay
-# Notifications joined into one write, by size: enough to spare most syscalls, small enough
-# that a thousand slow subscribers do not each hold a large batch in memory.
-BATCH_BYTES = 32 * 1024
-
-
-class Subscriber(Protocol):
-    """A connection frames can be pushed on."""
-
-    transport: str
-
-    async def send(self, frame: str) -> None: ...
-
-
-@runtime_checkable
-class WritesNow(Protocol):
-    """A subscriber on a byte stream of newline-terminated JSON-RPC frames (the Unix socket).
-
-    The hub writes for its idle subscriptions itself, with no task switch per delivery;
-    frames are bytes made from the notification's JSON encoded once, and notifications that
-    are pending together leave in one write."""
-
-    def write_now(self, data: bytes) -> bool:
-        """Write `data` (whole frames) at once if the connection takes it without waiting
-        (its buffer is below the high-water mark); False, having written nothing, if not."""
-        ...
-
-    async def send_all(self, data: bytes) -> None:
-        """Write `data` (whole frames) and wait until the connection has room again."""
-        ...
-
-
-class Frames(Protocol):
-    """How a subscription's messages look on its transport."""
-
-    def notification(self, subscription: str, notification_id: str, json_text: str) -> str: ...
-
-    def dropped(self, subscription: str, since_id: str) -> str: ...
-
-
-class JsonRpcFrames:
-    """JSON-RPC 2.0 notifications (`notification`, `dropped`) for the socket and WebSocket."""
-
-    def notification(self, subscription: str, notification_id: str, json_text: str) -> str:
-        # Subscription ids are hex (the hub makes them): nothing in them needs escaping.
-        return (
-            '{"jsonrpc":"2.0","method":"notification","params":{"subscription":"'
-            + subscription
-            + '","notification":'
-            + json_text
-            + "}}"
-        )
-
-    def dropped(self, subscription: str, since_id: str) -> str:
-        params = {"subscription": subscription, "since_id": since_id}
-        return json.dumps({"jsonrpc": "2.0", "method": "dropped", "params": params})
-
-    # The same frame as bytes, for byte-stream peers (`WritesNow`): `line_head(sub) +
-    # line_tail(text)` is `notification(sub, ..., text)` encoded, with the line's newline.
-
-    def line_head(self, subscription: str) -> bytes:
-        return (
-            b'{"jsonrpc":"2.0","method":"notification","params":{"subscription":"'
-            + subscription.encode("ascii")
-            + b'","notification":'
-        )
-
-    def line_tail(self, json_text: str) -> bytes:
-        return json_text.encode() + b"}}\n"
-
-
-JSON_RPC = JsonRpcFrames()
-
 _DROPPED = None  # the queue entry that tells the writer to send `dropped` and stop
-
-# A queued notification: its id, its JSON text, and that text as the end of a byte frame.
-Item = tuple[str, str, bytes]
 
 
 @dataclass(eq=False)
@@ -128,12 +61,15 @@ class Subscription:
     idle: bool = False  # its writer waits for work: the hub may write for it (`direct`)
     direct: WritesNow | None = None  # the peer, if it takes byte frames in batches
     head: bytes = b""  # with `direct`: the start of each of its frames
-    replay_key: str | None = None  # order_key(replay_from)
+    replay_key: str | None = field(init=False)  # order_key(replay_from), for publish
     flagged: bool = False  # in the hub's list of subscriptions to flush
     pending: deque[Item | None] = field(default_factory=deque)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     gate: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.replay_key = None if self.replay_from is None else order_key(self.replay_from)
 
 
 class Hub:
@@ -206,7 +142,6 @@ class Hub:
             position=since_id if since_id is not None else (self.store.newest_id() or ""),
             live=since_id is None,  # else it goes live when the replay has caught up
             direct=peer if isinstance(peer, WritesNow) and frames is JSON_RPC else None,
-            replay_key=None if since_id is None else order_key(since_id),
         )
         if sub.direct is not None:
             sub.head = JSON_RPC.line_head(sub_id)
@@ -284,21 +219,21 @@ class Hub:
         for sub in subs:
             sub.flagged = False
             pending = sub.pending
-            if sub.ended or not pending:
+            if sub.ended or not pending:  # (an overflow, which queues `dropped`, ends it)
                 continue
-            if not sub.idle or sub.direct is None or _DROPPED in pending:
+            if not sub.idle or sub.direct is None:
                 sub.wakeup.set()
                 continue
-            items = _batch(pending)
+            items = batch(pending)
             try:
-                written = sub.direct.write_now(_lines(sub.head, items))
+                written = sub.direct.write_now(lines(sub.head, items))
             except Exception:  # the writer meets the same error and ends the subscription
                 log.exception("hub.write_failed", subscription=sub.id)
                 written = False
             if written:
                 for _ in items:
                     pending.popleft()
-                _advance(sub, items)
+                _advance(sub, _newest(items))
             if pending:  # more than one batch, or not written: the writer goes on
                 sub.wakeup.set()
 
@@ -378,46 +313,22 @@ class Hub:
 
     async def _deliver_all(self, sub: Subscription, peer: WritesNow) -> None:
         """What is pending (up to a `dropped` marker, at most BATCH_BYTES) in one write."""
-        items = _batch(sub.pending)
+        items = batch(sub.pending)
         for _ in items:
             sub.pending.popleft()
-        await peer.send_all(_lines(sub.head, items))
-        _advance(sub, items)
+        await peer.send_all(lines(sub.head, items))
+        _advance(sub, _newest(items))
 
     async def _deliver(self, sub: Subscription, notification_id: str, json_text: str) -> None:
         await sub.peer.send(sub.frames.notification(sub.id, notification_id, json_text))
-        if not sub.position or order_key(notification_id) > order_key(sub.position):
-            sub.position = notification_id
+        _advance(sub, notification_id)
 
 
-def _batch(pending: deque[Item | None]) -> list[Item]:
-    """The first pending notifications, up to a `dropped` marker and about BATCH_BYTES
-    (at least one)."""
-    items: list[Item] = []
-    size = 0
-    for item in pending:
-        if item is None or (items and size + len(item[2]) > BATCH_BYTES):
-            break
-        items.append(item)
-        size += len(item[2])
-    return items
+def _advance(sub: Subscription, delivered_id: str) -> None:
+    """Move the resume point past a notification just delivered."""
+    if not sub.position or order_key(delivered_id) > order_key(sub.position):
+        sub.position = delivered_id
 
 
-def _lines(head: bytes, items: list[Item]) -> bytes:
-    """The byte frames of `items` for the subscription whose frames start with `head`."""
-    if len(items) == 1:
-        return head + items[0][2]
-    return b"".join(part for item in items for part in (head, item[2]))
-
-
-def _advance(sub: Subscription, delivered: list[Item]) -> None:
-    """Move the resume point past what was just delivered."""
-    if not delivered:
-        return
-    newest = (
-        delivered[0][0]
-        if len(delivered) == 1
-        else max((item[0] for item in delivered), key=order_key)
-    )
-    if not sub.position or order_key(newest) > order_key(sub.position):
-        sub.position = newest
+def _newest(items: list[Item]) -> str:
+    return max((item[0] for item in items), key=order_key)

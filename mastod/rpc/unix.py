@@ -42,10 +42,7 @@ class UnixPeer:
         self._high_water = writer.transport.get_write_buffer_limits()[1]
 
     async def send(self, frame: str) -> None:
-        if self.writer.is_closing():
-            raise ConnectionResetError("the connection is closed")
-        self.writer.write(frame.encode() + b"\n")
-        await self.writer.drain()
+        await self.send_all(frame.encode() + b"\n")
 
     async def send_all(self, data: bytes) -> None:
         if self.writer.is_closing():

@@ -13,7 +13,8 @@ from structlog.testing import capture_logs
 
 from mastod.logs import get_logger
 from mastod.mastodon.shaping import shape
-from mastod.notify.hub import BATCH_BYTES, JSON_RPC, Hub
+from mastod.notify.frames import BATCH_BYTES, JSON_RPC
+from mastod.notify.hub import Hub
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore, encode
 from tests.notify.conftest import note, until
