@@ -24,6 +24,7 @@ import sys
 import time
 from typing import Any
 
+from bench.commands import Command, serve_commands
 from bench.fixtures import encoded
 from bench.pushsender import notification
 
@@ -94,18 +95,13 @@ async def serve(path: str) -> None:
     hub = Fanout()
     server = await loop.create_unix_server(lambda: Connection(hub), path, backlog=1024)
     print(json.dumps({"ready": True}), flush=True)
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+
+    async def publish(cmd: Command) -> dict[str, Any]:
+        rate = cmd.get("rate")
+        return await hub.publish(int(cmd["count"]), float(rate) if rate else None)
+
     try:
-        while line := await reader.readline():
-            cmd = json.loads(line)
-            result: dict[str, Any]
-            if cmd["op"] == "publish":
-                rate = cmd.get("rate")
-                result = await hub.publish(int(cmd["count"]), float(rate) if rate else None)
-            else:
-                result = {"error": f"unknown op {cmd['op']!r}"}
-            print(json.dumps(result), flush=True)
+        await serve_commands({"publish": publish})
     finally:
         server.close()
 

@@ -44,6 +44,8 @@ from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid01, Vapid02
 from pywebpush import WebPusher
 
+from bench.commands import Command, Handler, serve_commands
+from bench.daemon import free_port
 from bench.fixtures import ACCESS_TOKEN, account, encoded, status, verify_credentials
 
 JSON = "application/json; charset=utf-8"
@@ -294,51 +296,42 @@ class Instance:
         return app
 
 
-async def commands(instance: Instance) -> None:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    while line := await reader.readline():
-        cmd = json.loads(line)
-        op = cmd["op"]
-        result: dict[str, Any]
-        try:
-            if op == "wait_subscription":
-                await asyncio.wait_for(instance.subscribed.wait(), float(cmd.get("timeout", 30)))
-                assert instance.subscription is not None
-                result = {"endpoint_site": urlsplit(instance.subscription["endpoint"]).netloc}
-            elif op == "counters":
-                result = {"notification_gets": instance.notification_gets}
-            elif op == "prepare":
-                began = time.perf_counter()
-                instance.prepare(int(cmd["count"]), bool(cmd.get("floor")))
-                seconds = time.perf_counter() - began
-                result = {"prepared": len(instance.prepared), "seconds": seconds}
-            elif op == "send":
-                rate = cmd.get("rate")
-                result = await instance.send(
-                    float(rate) if rate else None, int(cmd.get("concurrency", 16)), cmd.get("url")
-                )
-            else:
-                result = {"error": f"unknown op {op!r}"}
-        except Exception as exc:  # report it to the harness, keep serving
-            result = {"error": f"{type(exc).__name__}: {exc}"}
-        print(json.dumps(result), flush=True)
+def handlers(instance: Instance) -> dict[str, Handler]:
+    async def wait_subscription(cmd: Command) -> dict[str, Any]:
+        await asyncio.wait_for(instance.subscribed.wait(), float(cmd.get("timeout", 30)))
+        assert instance.subscription is not None
+        return {"endpoint_site": urlsplit(instance.subscription["endpoint"]).netloc}
+
+    async def counters(cmd: Command) -> dict[str, Any]:
+        return {"notification_gets": instance.notification_gets}
+
+    async def prepare(cmd: Command) -> dict[str, Any]:
+        began = time.perf_counter()
+        instance.prepare(int(cmd["count"]), bool(cmd.get("floor")))
+        return {"prepared": len(instance.prepared), "seconds": time.perf_counter() - began}
+
+    async def send(cmd: Command) -> dict[str, Any]:
+        rate = cmd.get("rate")
+        concurrency = int(cmd.get("concurrency", 16))
+        return await instance.send(float(rate) if rate else None, concurrency, cmd.get("url"))
+
+    return {
+        "wait_subscription": wait_subscription,
+        "counters": counters,
+        "prepare": prepare,
+        "send": send,
+    }
 
 
 async def serve() -> None:
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
+    port = free_port()
     instance = Instance()
     runner = web.AppRunner(instance.app(f"http://127.0.0.1:{port}"), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=512, reuse_address=True).start()
     print(json.dumps({"port": port}), flush=True)
     try:
-        await commands(instance)  # until stdin closes
+        await serve_commands(handlers(instance))  # until stdin closes
     finally:
         await runner.cleanup()
 

@@ -26,6 +26,8 @@ import time
 from array import array
 from typing import Any
 
+from bench.commands import Command, serve_commands
+
 NEEDLE = b'"notification":{"id":"'
 
 
@@ -171,26 +173,18 @@ class Subscribers:
 
 
 async def commands() -> None:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     subs = Subscribers()
-    while line := await reader.readline():
-        cmd = json.loads(line)
-        op = cmd["op"]
-        result: dict[str, Any]
-        try:
-            if op == "connect":
-                result = await subs.connect(cmd["socket"], int(cmd["count"]))
-            elif op == "collect":
-                result = await subs.collect(cmd["t0"], float(cmd.get("timeout", 60)))
-            elif op == "close":
-                result = await subs.close()
-            else:
-                result = {"error": f"unknown op {op!r}"}
-        except Exception as exc:  # report it to the harness, keep serving
-            result = {"error": f"{type(exc).__name__}: {exc}"}
-        print(json.dumps(result), flush=True)
+
+    async def connect(cmd: Command) -> dict[str, Any]:
+        return await subs.connect(cmd["socket"], int(cmd["count"]))
+
+    async def collect(cmd: Command) -> dict[str, Any]:
+        return await subs.collect(cmd["t0"], float(cmd.get("timeout", 60)))
+
+    async def close(cmd: Command) -> dict[str, Any]:
+        return await subs.close()
+
+    await serve_commands({"connect": connect, "collect": collect, "close": close})
 
 
 def main() -> int:

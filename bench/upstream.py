@@ -16,6 +16,7 @@ import time
 
 from aiohttp import web
 
+from bench.daemon import free_port
 from bench.fixtures import (
     ACCESS_TOKEN,
     STATUS_ID,
@@ -103,11 +104,7 @@ async def serve(port: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    # Bind first to learn the port: the app puts its own URL in Link headers.
-    server = await loop.create_server(asyncio.Protocol, "127.0.0.1", port)
-    port = server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
+    port = port or free_port()  # known before the app: it puts its own URL in Link headers
     runner = web.AppRunner(create_app(f"http://127.0.0.1:{port}"), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port, backlog=512, reuse_address=True)
