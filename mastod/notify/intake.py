@@ -51,24 +51,23 @@ class Intake:
         notification is tried on its own, so one bad row costs only itself.
         """
         ready = [item for n in notifications if (item := self._prepare(n, shaped)) is not None]
-        if not ready:
-            return 0
         if len(ready) > 1:
             try:
                 with self.store.transaction():
-                    new = [item for item in ready if self.store.add_text(*item)]
+                    stored: list[bool | None] = [self.store.add_text(*item) for item in ready]
             except Exception:
                 log.exception("intake.batch_failed", count=len(ready))
             else:
-                return self._publish(new, len(ready))
-        new = []
-        for item in ready:
-            try:
-                if self.store.add_text(*item):
-                    new.append(item)
-            except Exception:
-                log.exception("intake.failed")
-        return self._publish(new, len(ready))
+                return self._publish(ready, stored)  # after the commit, never before
+        return self._publish(ready, [self._store(item) for item in ready])
+
+    def _store(self, item: tuple[str, str, str]) -> bool | None:
+        """Store one notification: True if new, False if a duplicate, None if it failed."""
+        try:
+            return self.store.add_text(*item)
+        except Exception:
+            log.exception("intake.failed")
+            return None
 
     def _prepare(
         self, notification: Mapping[str, Any], shaped: bool
@@ -93,14 +92,16 @@ class Intake:
             log.exception("intake.failed")
             return None
 
-    def _publish(self, new: list[tuple[str, str, str]], tried: int) -> int:
+    def _publish(self, ready: list[tuple[str, str, str]], stored: list[bool | None]) -> int:
+        """Fan out what was newly stored; count it and the duplicates."""
+        new = [item for item, added in zip(ready, stored, strict=True) if added]
         for notification_id, type_, text in new:
             try:
                 self.hub.publish(notification_id, type_, text)
             except Exception:  # stored: a subscriber resuming from its since_id still gets it
                 log.exception("intake.publish_failed", id=notification_id)
         self.ingested += len(new)
-        self.duplicates += tried - len(new)
+        self.duplicates += stored.count(False)
         return len(new)
 
 
