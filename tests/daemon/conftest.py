@@ -18,6 +18,8 @@ import pytest
 import yaml
 from aiohttp import web
 
+from tests.servers import serve
+
 ACCESS_TOKEN = "upstream-access-token-5f1c2b"
 STATUS = {
     "id": "109",
@@ -57,12 +59,7 @@ async def upstream() -> AsyncIterator[Upstream]:
     app = web.Application()
     app.router.add_get("/api/v1/statuses/{id}", status)
     app.router.add_get("/api/v1/accounts/verify_credentials", me)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state.url = f"http://127.0.0.1:{port}"
+    runner, state.url, _ = await serve(app)
     yield state
     await runner.cleanup()
 

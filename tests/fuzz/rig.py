@@ -21,6 +21,7 @@ from aiohttp import web
 from mastod.app import Daemon, build
 from mastod.config import Config, load_config
 from mastod.sandbox import OWNER_TOKEN, RunningSandbox, Sandbox, start_sandbox
+from tests.servers import serve
 
 RPC_TOKEN = "fuzz-rpc-token-7Hq2LmX9pVb3KcZ1"
 HTTP_CONFIG_PORT = 8765  # only names the configured host; the site binds port 0
@@ -95,11 +96,7 @@ async def running_daemon(
             },
         )
         daemon = build(config, rpc_token=token)
-        runner = web.AppRunner(daemon.app, handle_signals=False, shutdown_timeout=5.0)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        runner, _, port = await serve(daemon.app, handle_signals=False, shutdown_timeout=5.0)
         daemon.state.ready = True
         assert daemon.unix is not None
         yield Rig(daemon, config, upstream, daemon.unix.path, port, token or "")

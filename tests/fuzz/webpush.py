@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid01, Vapid02
 from pywebpush import WebPusher
@@ -24,6 +23,7 @@ from mastod.push.receiver import PushReceiver
 from mastod.push.webhook import create_webhook_app
 from mastod.tasks import TaskSet
 from tests.fuzz.support import HANG_BOUND
+from tests.servers import serve
 
 PUBLIC_URL = "https://hooks.example"
 WEBHOOK_SECRET = "fuzz-hook-secret-Zq81mPn4Lw0aXc7Rt5Yb"
@@ -118,11 +118,7 @@ async def running_hook() -> AsyncIterator[Hook]:
         keys, server_key=server_key, audience=lambda: PUBLIC_URL, on_push=on_push
     )
     app = create_webhook_app(WEBHOOK_SECRET, receiver, max_body_bytes=MAX_BODY, tasks=tasks)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+    runner, _, port = await serve(app, access_log=None, shutdown_timeout=5.0)
     try:
         yield Hook(port, keys, instance, receiver, tasks, received)
     finally:

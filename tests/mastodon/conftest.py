@@ -20,6 +20,7 @@ from multidict import CIMultiDictProxy
 from mastod.config import MastodonConfig
 from mastod.mastodon import transport
 from mastod.mastodon.client import Api, MastodonClient
+from tests.servers import serve
 
 TOKEN = "sekrit-token-9f8e7d6c5b4a"
 STATUS_BODY: dict[str, Any] = {
@@ -75,12 +76,7 @@ class FakeUpstream:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url, _ = await serve(app)
 
     async def stop(self) -> None:
         if self._runner is not None:

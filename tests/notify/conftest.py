@@ -28,6 +28,7 @@ from mastod.rpc.unix import UnixServer
 from mastod.tasks import TaskSet
 from tests.notify.fake import TOKEN as UPSTREAM_TOKEN
 from tests.notify.fake import FakeMastodon
+from tests.servers import serve
 
 TOKEN = "notify-test-rpc-token-0123456789"
 READ_TIMEOUT = 10.0  # a hang guard only: no assertion depends on how fast anything is
@@ -234,13 +235,10 @@ async def rpc(
         health=lambda: {"status": "ok"},
         events=events_handler(hub, keepalive=0.2),
     )
-    runner = web.AppRunner(app, shutdown_timeout=60.0)  # as long as a daemon's grace could be
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    # shutdown_timeout: as long as a daemon's grace could be
+    runner, url, _ = await serve(app, shutdown_timeout=60.0)
     session = aiohttp.ClientSession()
-    stack = Rpc(store, hub, intake, unix.path, f"http://127.0.0.1:{port}", session, runner)
+    stack = Rpc(store, hub, intake, unix.path, url, session, runner)
     yield stack
     for client in stack.clients:
         await client.close()

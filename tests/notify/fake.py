@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from tests.servers import serve
+
 TOKEN = "upstream-token-4e3d2c1b0a"
 
 Script = Callable[[web.WebSocketResponse, int], Awaitable[None]]
@@ -57,12 +59,7 @@ class FakeMastodon:
         app.router.add_get("/api/v2/instance", self._instance)
         app.router.add_get("/api/v1/notifications", self._list)
         app.router.add_get("/api/v1/streaming", self._stream)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url, _ = await serve(app)
 
     async def stop(self) -> None:
         if self._runner is not None:

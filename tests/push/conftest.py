@@ -31,7 +31,8 @@ from mastod.push.keys import PushKeys
 from mastod.push.receiver import PushReceiver
 from mastod.push.webhook import create_webhook_app
 from mastod.tasks import TaskSet
-from tests.push.fakes import FakeMastodon, FakeNgrok, serve
+from tests.push.fakes import FakeMastodon, FakeNgrok
+from tests.servers import serve
 
 PUBLIC_URL = "https://hooks.example"
 WEBHOOK_SECRET = "hook-secret-0123456789-abcdefghijklmnopqrstu"
@@ -195,7 +196,7 @@ async def hook(instance: Instance, keys: PushKeys, tasks: TaskSet) -> AsyncItera
         keys, server_key=server_key, audience=lambda: PUBLIC_URL, on_push=on_push
     )
     app = create_webhook_app(WEBHOOK_SECRET, receiver, max_body_bytes=4096, tasks=tasks)
-    runner, base = await serve(app)
+    runner, base, _ = await serve(app, access_log=None)
     yield Hook(base, receiver, tasks, received, extra)
     await runner.cleanup()
 

@@ -9,15 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from mastod.tunnel import TUNNEL_NAME
-
-
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
+from tests.servers import serve
 
 
 @dataclass
@@ -51,7 +43,7 @@ class FakeMastodon:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/api/v1/push/subscription", self._handle)
-        self._runner, self.url = await serve(app)
+        self._runner, self.url, _ = await serve(app, access_log=None)
 
     async def close(self) -> None:
         if self._runner is not None:

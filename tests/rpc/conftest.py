@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from aiohttp import web
 
 from mastod.mastodon.errors import NotFound, RateLimited
 from mastod.rpc.builtins import register_builtins
@@ -18,6 +17,7 @@ from mastod.rpc.http import create_rpc_app
 from mastod.rpc.registry import Registry
 from mastod.rpc.unix import UnixServer
 from mastod.tasks import TaskSet
+from tests.servers import serve
 
 TOKEN = "test-rpc-token-0123456789"
 
@@ -128,10 +128,6 @@ async def http_server(dispatcher: Dispatcher, tasks: TaskSet) -> AsyncIterator[H
         tasks=tasks,
         health=lambda: {"status": "ok"},
     )
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield HttpServer(url=f"http://127.0.0.1:{port}", port=port)
+    runner, url, port = await serve(app)
+    yield HttpServer(url=url, port=port)
     await runner.cleanup()

@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from multidict import CIMultiDict, CIMultiDictProxy
 from py_vapid import Vapid01, Vapid02
 
+from tests.servers import serve
+
 
 def unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -161,12 +163,7 @@ class PushReceiver:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/push/{name}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url, _ = await serve(app, access_log=None)
         return self.url
 
     async def close(self) -> None:
