@@ -27,6 +27,15 @@ def _spread(values: Iterable[float]) -> str:
     return f"{min(values):.2f}-{max(values):.2f}"
 
 
+def _shares(categories: list[dict[str, Any]], cost: str, at_least: float = 0.0) -> list[list[str]]:
+    """Profile categories as rows: name, share, and their `cost` (µs per call or per push)."""
+    return [
+        [c["name"], f"{c['share'] * 100:.1f}%", _num(c[cost])]
+        for c in categories
+        if c["share"] >= at_least
+    ]
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -249,11 +258,7 @@ def profiles(results: dict[str, Any]) -> list[str]:
             f"({_num(prof.get('calls_s_while_profiled'))} calls/s while sampled).",
             "",
         ]
-        rows = [
-            [c["name"], f"{c['share'] * 100:.1f}%", _num(c["us_per_call"])]
-            for c in prof["categories"]
-            if c["share"] >= 0.005
-        ]
+        rows = _shares(prof["categories"], "us_per_call", at_least=0.005)
         lines += _table(["where the daemon's CPU goes", "share", "µs/call"], rows)
         rows = [[f"`{f['frame']}`", f"{f['share'] * 100:.1f}%"] for f in prof["top_self"][:10]]
         lines += _table(["top self frames", "share"], rows)
@@ -305,10 +310,6 @@ def render(results: dict[str, Any], extra: dict[str, Renderer] | None = None) ->
         lines += meta["daemon_warnings"]
         lines += ["```", ""]
     return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def push_markdown(result: dict[str, Any]) -> list[str]:
@@ -439,14 +440,14 @@ def push_markdown(result: dict[str, Any]) -> list[str]:
             f"({spied['samples']:,} samples).",
             "",
         ]
-        rows = [
-            [c["name"], f"{c['share'] * 100:.1f}%", _num(c["us_per_push"])]
-            for c in spied["categories"]
-        ]
-        lines += _table(["place", "share", "µs/push"], rows)
+        lines += _table(["place", "share", "µs/push"], _shares(spied["categories"], "us_per_push"))
     elif spied:
         lines += [f"Push profile skipped: {spied.get('skipped')}", ""]
     if result.get("daemon_warnings"):
         lines += ["Daemon warnings during the push run:", ""]
         lines += [f"    {line}" for line in result["daemon_warnings"]] + [""]
     return lines
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
