@@ -1,4 +1,4 @@
-"""Check recorded sandbox traffic against Mastodon's OpenAPI schema (shared/mastodon/openapi.json).
+"""Check recorded sandbox traffic against Mastodon's OpenAPI schema (tests/data/mastodon/).
 
 Usage from any test::
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import warnings
 from collections.abc import Iterable, Iterator
@@ -49,8 +48,7 @@ from tests.sandbox.rails_forms import coerce, decode_form
 __all__ = ["ERRATA", "Erratum", "Violation", "check_recorded", "coerce", "load_spec"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("MASTOD_SHARED", REPO_ROOT / ".." / "shared"))
-SPEC_PATH = SHARED / "mastodon" / "openapi.json"
+SPEC_PATH = REPO_ROOT / "tests" / "data" / "mastodon" / "openapi.json"
 HOST_URL = "https://mastodon.example"
 CHECKED_PREFIXES = ("/api/", "/oauth/")
 UNDESCRIBED = ("/api/web/",)
