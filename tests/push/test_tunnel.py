@@ -67,6 +67,23 @@ async def test_connects_with_config_in_a_thread(
     await made.close()
 
 
+async def test_a_preinstalled_agent_is_used_from_pyngrok_ngrok_path(
+    fake_ngrok: FakeNgrok,
+    tmp_path: Path,
+    tasks: TaskSet,
+    changes: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Machines with no outbound access name an installed agent (README, the unit file)."""
+    monkeypatch.setenv("PYNGROK_NGROK_PATH", "/usr/local/bin/ngrok")
+    made = tunnel(tmp_path, tasks, changes)
+    await made.start()
+    [(_, kwargs)] = fake_ngrok.named("connect")
+    assert kwargs["pyngrok_config"].ngrok_path == "/usr/local/bin/ngrok"
+    assert kwargs["pyngrok_config"].config_path == str(tmp_path / "ngrok" / "ngrok.yml")
+    await made.close()
+
+
 async def test_an_http_url_is_given_as_https(
     fake_ngrok: FakeNgrok, tmp_path: Path, tasks: TaskSet, changes: list[str]
 ) -> None:
