@@ -152,7 +152,8 @@ def test_integers_are_accepted_for_floats(tmp_path: Path) -> None:
         ("https://mastodon.example", "https://mastodon.example"),
         ("https://mastodon.example/", "https://mastodon.example"),
         ("http://127.0.0.1:3000/", "http://127.0.0.1:3000"),
-        ("HTTPS://Mastodon.Example", "https://Mastodon.Example"),
+        ("HTTPS://Mastodon.Example", "https://mastodon.example"),
+        ("https://mastodon.example:443/", "https://mastodon.example"),
     ],
 )
 def test_base_url_is_normalised(tmp_path: Path, url: str, normalised: str) -> None:

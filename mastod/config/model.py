@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
+from mastod.net import normalize_url
 from mastod.paths import default_socket_path, default_state_dir
 
 NotificationSource = Literal["auto", "push", "streaming", "none"]
@@ -52,30 +52,12 @@ _PORT: Mapping[str, Any] = {"min": 1, "max": 65535}
 _NON_NEGATIVE: Mapping[str, Any] = {"min": 0}
 
 
-def _http_url(value: str, *, allow_path: bool) -> str:
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise ValueError("must be an http(s) URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http(s) URL with a host, like https://mastodon.example")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("must not contain credentials")
-    if parts.query or parts.fragment or value.endswith(("?", "#")):
-        raise ValueError("must not have a query or fragment")
-    path = parts.path.removesuffix("/")
-    if path and not allow_path:
-        raise ValueError("must not have a path (give the instance root, like https://host)")
-    return f"{parts.scheme}://{parts.netloc}{path}"
-
-
 def _check_base_url(value: str) -> str:
-    return _http_url(value, allow_path=False)
+    return normalize_url(value, allow_path=False)
 
 
 def _check_public_url(value: str) -> str:
-    return _http_url(value, allow_path=True)
+    return normalize_url(value, allow_path=True)
 
 
 def _check_types(value: tuple[str, ...]) -> tuple[str, ...]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
+from mastod.net import origin
+
 Cursor = dict[str, str | list[str]]
 
 _LINK = re.compile(r"<([^>]*)>([^<]*)")
@@ -76,8 +78,7 @@ def same_instance(url: str, base_url: str) -> bool:
     A Link is followed with our token only when it is; a server that links elsewhere must not
     be able to send our token to another host.
     """
-    target, base = urlsplit(url), urlsplit(base_url)
-    if (target.scheme.lower(), target.netloc.lower()) != (base.scheme.lower(), base.netloc.lower()):
+    if origin(url) != origin(base_url):
         return False
-    prefix = base.path.rstrip("/") + "/"
-    return target.path.startswith(prefix) and "/../" not in f"{target.path}/"
+    target, prefix = urlsplit(url).path, urlsplit(base_url).path.rstrip("/") + "/"
+    return target.startswith(prefix) and "/../" not in f"{target}/"

@@ -13,24 +13,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
-import yarl
 
 from mastod.mastodon.errors import InvalidParam
+from mastod.net import normalize_url
 
 
 def normalize_base_url(url: str) -> str:
     """`https://Host:8443/prefix/` -> `https://host:8443/prefix`; anything odd is refused."""
     try:
-        parsed = yarl.URL(url.strip())
-    except (TypeError, ValueError):
-        raise InvalidParam("base_url", "is not a URL") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise InvalidParam("base_url", "must be an http(s) URL with a host")
-    if parsed.user is not None or parsed.password is not None:
-        raise InvalidParam("base_url", "must not contain credentials")
-    if parsed.query_string or parsed.fragment:
-        raise InvalidParam("base_url", "must not have a query or a fragment")
-    return str(parsed.origin()) + parsed.raw_path.rstrip("/")
+        return normalize_url(url, allow_path=True)
+    except ValueError as exc:
+        raise InvalidParam("base_url", str(exc)) from None
 
 
 @dataclass(slots=True, eq=False)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -33,6 +32,7 @@ from mastod.mastodon.encoding import Pairs, Upload, encode_query, multipart
 from mastod.mastodon.errors import MastodonError, RateLimited, UnexpectedResponse, Unreachable
 from mastod.mastodon.ratelimit import rate_limit, retry_after
 from mastod.mastodon.responses import error_for
+from mastod.net import backoff_delay
 
 log = get_logger(__name__)
 
@@ -155,7 +155,7 @@ async def exchange(session: aiohttp.ClientSession, out: Outgoing, config: Mastod
 
 
 def _backoff(retry: int) -> float:
-    return min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** (retry - 1)) * random.uniform(0.5, 1.0)  # noqa: S311
+    return backoff_delay(retry - 1, base=BACKOFF_BASE, cap=BACKOFF_CAP)
 
 
 async def _attempt(session: aiohttp.ClientSession, out: Outgoing) -> Reply:

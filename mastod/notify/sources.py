@@ -5,12 +5,12 @@ or an ngrok auth token — else streaming, which needs an access token). Both fe
 
 from __future__ import annotations
 
-import random
 from typing import TYPE_CHECKING, Any
 
 from mastod.config import Config
 from mastod.logs import get_logger
 from mastod.mastodon.client import MastodonClient
+from mastod.net import backoff_delay
 from mastod.notify.backfill import catch_up
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore
@@ -35,7 +35,7 @@ def choose_source(config: Config) -> str:
 
 
 def _backoff(failures: int) -> float:
-    return min(300.0, 2.0 ** min(failures, 8)) * (0.5 + random.random())  # noqa: S311
+    return backoff_delay(failures, base=1.0, cap=300.0)
 
 
 class Sources:

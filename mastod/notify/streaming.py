@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections import deque
 from collections.abc import Collection
 from typing import Any
@@ -28,6 +27,7 @@ from mastod import __version__
 from mastod.logs import get_logger
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import MastodonError
+from mastod.net import backoff_delay
 from mastod.notify.backfill import catch_up
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore
@@ -138,8 +138,7 @@ class StreamingSource:
         return streaming_url(streaming if isinstance(streaming, str) else None, self.api.base_url)
 
     def _backoff(self, failures: int) -> float:
-        ceiling = min(self.backoff_cap, self.backoff_base * 2.0**failures)
-        return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+        return backoff_delay(failures, base=self.backoff_base, cap=self.backoff_cap)
 
     # -- one connection -------------------------------------------------------------------------
 

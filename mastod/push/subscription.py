@@ -17,12 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
-from urllib.parse import urlsplit
 
 from mastod.config import NOTIFICATION_TYPES, NotificationsConfig
 from mastod.logs import get_logger, redact_text
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import MastodonError, NotFound, UnexpectedResponse
+from mastod.net import origin
 from mastod.push import b64
 from mastod.push.keys import PushKeys
 from mastod.tasks import TaskSet
@@ -95,7 +95,7 @@ class PushSubscription:
             "push.subscribed",
             id=self.id,
             standard=self.standard,
-            endpoint=_site(endpoint_url),
+            endpoint=origin(endpoint_url),  # its path ends in the webhook secret
             policy=answer.get("policy"),
         )
         if unsupported:
@@ -223,9 +223,3 @@ def _server_key(value: object) -> bytes | None:
     except ValueError:
         return None
     return point if len(point) == 65 and point[0] == 4 else None
-
-
-def _site(url: str) -> str:
-    """The endpoint without its path (whose last segment is the webhook secret)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"

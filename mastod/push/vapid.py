@@ -18,18 +18,17 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
+from mastod.net import origin
 from mastod.push import b64
 from mastod.push.errors import PushRejected
 
 MAX_LIFETIME = 24 * 3600  # RFC 8292 §2: exp no more than 24 hours after the request
 CLOCK_SKEW = 300  # seconds our clock and the instance's may disagree by
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _SEPARATORS = re.compile(r"[,;]")
 _ES256 = ec.ECDSA(hashes.SHA256())
 
@@ -39,23 +38,6 @@ class VapidClaims:
     aud: str
     exp: int
     sub: str
-
-
-def origin(url: str) -> str:
-    """`scheme://host[:port]` of `url`, normalised as Mastodon computes `aud` (lower case,
-    default port left out)."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is not None and port != _DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{port}"
-    return f"{scheme}://{host}"
 
 
 def header_params(value: str) -> dict[str, str]:
