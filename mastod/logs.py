@@ -144,7 +144,7 @@ def configure_logging(
     root.setLevel(numeric)
     logging.getLogger("mastod").setLevel(logging.NOTSET)  # the configured level rules
     _handler = handler
-    # No caller lookup per record (a stack walk, ~18 µs of the ~80 a JSON line costs): no
+    # No caller lookup per record (a stack walk, a large share of a JSON line's cost): no
     # renderer here prints file or line. The knob the logging HOWTO names for it
     # ("Optimization": "Information about where calls were made from").
     logging._srcfile = None
@@ -170,7 +170,7 @@ def _mark_rendered(_logger: WrappedLogger, _method: str, line: Any) -> Any:
     """Last structlog processor: our events are rendered (and redacted) in structlog's chain
     and reach the stdlib logger as the finished line, marked so the formatter passes it on.
     (Rendering them in the handler's ProcessorFormatter instead copies every record and
-    runs a second chain: ~20 µs more per line.)"""
+    runs a second chain for every line.)"""
     return (line,), {"extra": {_RENDERED: True}}
 
 
@@ -187,9 +187,9 @@ class _Formatter(structlog.stdlib.ProcessorFormatter):
 class Logger:
     """What `get_logger` returns: structlog's stdlib logger behind a level check.
 
-    A call at a level that is off costs ~0.1 µs (the stdlib logger's cached `isEnabledFor`)
-    instead of ~8-12 µs (structlog binds a logger and starts the processor chain before
-    `filter_by_level` drops the event), so hot paths need no guards of their own. Not cached
+    A call at a level that is off costs only the stdlib logger's cached `isEnabledFor`,
+    where structlog alone would bind a logger and start the processor chain before
+    `filter_by_level` drops the event, so hot paths need no guards of their own. Not cached
     otherwise: a reconfiguration (or `capture_logs()`) applies to loggers made before it.
     """
 

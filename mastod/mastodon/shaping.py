@@ -46,7 +46,7 @@ def _renamed(entity: dict[str, Any]) -> dict[str, Any]:
 
 
 # Renaming while decoding costs one dict rebuild per Status instead of a second walk over
-# the whole document (a 20-status timeline is ~60 KB).
+# the whole document.
 _decoder = json.JSONDecoder(object_hook=_renamed)
 
 

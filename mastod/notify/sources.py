@@ -17,7 +17,7 @@ from mastod.notify.store import NotificationStore
 from mastod.notify.streaming import StreamingSource
 from mastod.tasks import TaskSet
 
-if TYPE_CHECKING:  # the push stack (cryptography, http_ece, pyngrok: ~9 MiB) loads on demand
+if TYPE_CHECKING:  # the push stack (cryptography, http_ece, pyngrok) loads only when used
     from mastod.push.decrypt import PushPayload
     from mastod.push.service import PushService
 

@@ -13,13 +13,11 @@ the last commits, and even then the next backfill asks Mastodon for everything a
 newest stored id. FULL adds an fsync to every commit, which would have to leave the event loop
 and so open a window between the store write and the publish.
 
-Measured (`tests/notify/bench_store.py`, an 807-byte notification, 2000 adds, ext4 on virtio):
-add() median 61 µs, p99 170 µs, max 0.4 ms under NORMAL; 520 µs median, p99 1.5 ms, max 2.8 ms
-under FULL; since(limit=100) median 100 µs; a PASSIVE checkpoint of those 2000 rows 40-50 ms.
-So add(), since() and newest_id() run on the loop, which makes store-then-publish atomic with
-respect to a subscriber registering for live delivery (hub.py relies on it), and what fsyncs
-(checkpoints, the final one at close) runs in a worker thread; automatic checkpoints are off
-on the loop's connection.
+Under NORMAL an add() or a since() is short enough for the event loop (`tests/notify/
+bench_store.py` measures it against FULL and a checkpoint), so add(), since() and newest_id()
+run on the loop, which makes store-then-publish atomic with respect to a subscriber
+registering for live delivery (hub.py relies on it), and what fsyncs (checkpoints, the final
+one at close) runs in a worker thread; automatic checkpoints are off on the loop's connection.
 """
 
 from __future__ import annotations
@@ -207,8 +205,8 @@ class NotificationStore:
     def prune_step(self, now: float | None = None) -> int:
         """Delete at most PRUNE_BATCH rows that retention rules out; how many were deleted.
 
-        Oldest by id first. One batch is one short write (0.7 ms for 100 rows, measured), so
-        the maintenance task runs it on the loop and yields between batches.
+        Oldest by id first. One batch is one short write, so the maintenance task runs
+        it on the loop and yields between batches.
         """
         if self.max_age is not None:
             cutoff = (time.time() if now is None else now) - self.max_age

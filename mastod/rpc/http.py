@@ -36,7 +36,7 @@ class HttpPeer:
 class LiveStreams:
     """The long-lived responses of the app (WebSockets, event streams). They end when the app
     shuts down; otherwise each would hold the daemon's stop for aiohttp's whole shutdown
-    timeout (measured: 2 x `shutdown_timeout` with one idle WebSocket open)."""
+    timeout (twice over, with one idle WebSocket open)."""
 
     def __init__(self) -> None:
         self.websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
