@@ -111,12 +111,10 @@ def start_daemon(
     name: str,
     env: dict[str, str] | None = None,
     extra_config: dict[str, Any] | None = None,
-    launcher: list[str] | None = None,
 ) -> Daemon:
     """Start a daemon in `workdir` and return once it has sent READY=1 (else DaemonFailed).
 
     `env` is the environment to run it in (default: ours), cleaned of mastod's variables.
-    `launcher` replaces `python -m mastod` (bench.patches runs it with what-if patches).
     """
     config = write_config(workdir, upstream_url, level, extra_config)
     doc = yaml.safe_load(config.read_text())
@@ -132,7 +130,9 @@ def start_daemon(
         proc = procs.spawn(
             name,
             [
-                *(launcher or [sys.executable, "-m", "mastod"]),
+                sys.executable,
+                "-m",
+                "mastod",
                 "serve",
                 "--config",
                 str(config),
