@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from mastod import __version__
 from mastod.actions._registry import collect
-from mastod.sandbox import CLIENT_ID, CLIENT_SECRET, RunningSandbox, Sandbox
+from mastod.sandbox import CLIENT_ID, CLIENT_SECRET, OWNER_TOKEN, RunningSandbox, Sandbox
 from mastod.sandbox import records as r
 from mastod.sandbox.ops.relations import block, follow, mute
+from mastod.sandbox.params import Upload
 from mastod.sandbox.seed import png
 from tests.integration.conftest import Rpc, sent
 
@@ -82,11 +84,17 @@ def null(v: Any) -> bool:
 # -- the world each row runs in ---------------------------------------------------------------
 
 
+class Int(str):
+    """An id passed as a JSON integer (every `*_id` takes a string or an integer)."""
+
+
 @dataclass
 class World:
     ids: dict[str, str]
 
     def fill(self, value: Any) -> Any:
+        if isinstance(value, Int):
+            return int(value.format(**self.ids))
         if isinstance(value, str):
             return value.format(**self.ids)
         if isinstance(value, list | tuple):
@@ -138,6 +146,7 @@ def make_world(sb: Sandbox, tmp_path: Path) -> World:
 # -- the table --------------------------------------------------------------------------------
 
 Pairs = list[tuple[str, str]]
+PIXEL_PART = f"file:pixel.png:image/png:{len(png(2, 2))}"  # a multipart file part, as sent
 ROWS: list[tuple[str, dict[str, Any], str, str, Pairs, Callable[[Any], bool]]] = [
     # (method, params, verb, raw path, query or body pairs sent, result shape)
     (
@@ -574,8 +583,173 @@ ROWS: list[tuple[str, dict[str, Any], str, str, Pairs, Callable[[Any], bool]]] =
         {"file": "{png}", "description": "pixel"},
         "POST",
         "/api/v2/media",
-        [("description", "pixel")],
+        [("description", "pixel"), ("file", PIXEL_PART)],
         lambda v: one_of("media")(v) and v["url"],
+    ),
+    # -- wire details: integer ids, a quoted path, defaults, false/0/"" sent, what is not sent
+    (
+        "remove_status",
+        {"status_id": Int("{s1}")},
+        "DELETE",
+        "/api/v1/statuses/{s1}",
+        [],
+        status,
+    ),
+    (
+        "publish_status",
+        {"status": "re", "in_reply_to_id": Int("{greeting}"), "media_ids": [Int("{media}")]},
+        "POST",
+        "/api/v1/statuses",
+        [("status", "re"), ("in_reply_to_id", "{greeting}"), ("media_ids[]", "{media}")],
+        lambda v: status(v) and v["in_reply_to_id"] is not None,
+    ),
+    (
+        "get_hashtag_timeline",
+        {"hashtag": "café"},
+        "GET",
+        "/api/v1/timelines/tag/caf%C3%A9",  # the raw path: quoted UTF-8
+        [("local", "false"), ("only_media", "false"), ("limit", "20")],
+        lambda v: v == [],
+    ),
+    (
+        "get_public_timeline",
+        {"remote": True, "max_id": "999999999999999999", "limit": 5, "offset": 40},
+        "GET",
+        "/api/v1/timelines/public",  # no offset: Mastodon's timelines page by id only
+        [
+            ("local", "false"),
+            ("remote", "true"),
+            ("only_media", "false"),
+            ("max_id", "999999999999999999"),
+            ("limit", "5"),
+        ],
+        lambda v: isinstance(v, list) and all(status(x) for x in v),
+    ),
+    (
+        "get_statuses",
+        {"account_id": Int("{bob}"), "min_id": "1"},
+        "GET",
+        "/api/v1/accounts/{bob}/statuses",
+        [("min_id", "1"), ("limit", "20")],
+        many(status),
+    ),
+    (
+        "get_followers",
+        {"account_id": "{alice}", "since_id": "1", "limit": 80},
+        "GET",
+        "/api/v1/accounts/{alice}/followers",
+        [("since_id", "1"), ("limit", "80")],
+        lambda v: isinstance(v, list) and all(account(x) for x in v),
+    ),
+    (
+        "update_account",
+        {
+            "locked": False,
+            "privacy": "unlisted",
+            "language": "en",
+            "metadata": [{"name": "a", "value": "b"}, {"name": "c", "value": ""}],
+        },
+        "PATCH",
+        "/api/v1/accounts/update_credentials",
+        [
+            ("locked", "false"),
+            ("source[privacy]", "unlisted"),
+            ("source[language]", "en"),
+            ("fields_attributes[0][name]", "a"),
+            ("fields_attributes[0][value]", "b"),
+            ("fields_attributes[1][name]", "c"),
+            ("fields_attributes[1][value]", ""),
+        ],
+        account,
+    ),
+    (
+        "follow_account",
+        {"account_id": "{bob}", "notify": True},
+        "POST",
+        "/api/v1/accounts/{bob}/follow",
+        [("notify", "true"), ("reblogs", "true")],  # the reference's default, sent explicitly
+        relationship,
+    ),
+    (
+        "set_account_note",
+        {"account_id": "{bob}", "note": ""},
+        "POST",
+        "/api/v1/accounts/{bob}/note",
+        [("comment", "")],  # an empty note clears it: sent, not left out
+        lambda v: relationship(v) and v["note"] == "",
+    ),
+    (
+        "create_list",
+        {"title": "Friends"},
+        "POST",
+        "/api/v1/lists",
+        [("title", "Friends"), ("replies_policy", "list")],
+        one_of("list"),
+    ),
+    (
+        "update_filter",
+        {
+            "filter_id": Int("{filter}"),
+            "phrase": "spoiler",
+            "context": ["home"],
+            "irreversible": False,
+            "expires_in": 0,
+        },
+        "PUT",
+        "/api/v1/filters/{filter}",
+        [
+            ("phrase", "spoiler"),
+            ("context[]", "home"),
+            ("irreversible", "false"),  # false and 0 are sent, not left out
+            ("expires_in", "0"),
+        ],
+        one_of("filter"),
+    ),
+    (
+        "get_featured_lists",
+        {"account_id": "{bob}", "limit": 5, "offset": 3},
+        "GET",
+        "/api/v1/accounts/{bob}/lists",
+        [],  # Mastodon's endpoint takes no paging
+        many(one_of("list")),
+    ),
+    (
+        "get_featured_tags",
+        {"account_id": "{alice}", "limit": 3},
+        "GET",
+        "/api/v1/accounts/{alice}/featured_tags",
+        [],
+        many(one_of("tag")),
+    ),
+    (
+        "get_notifications",
+        {"notification_id": "{notif}", "limit": 5},
+        "GET",
+        "/api/v1/notifications/{notif}",
+        [],  # one notification: no paging sent
+        lambda v: one_of("notification")(v) and (v.get("status") is None or status(v["status"])),
+    ),
+    (
+        "search",
+        {"query": "sandbox", "type": "statuses", "offset": 20},
+        "GET",
+        "/api/v2/search",
+        [
+            ("q", "sandbox"),
+            ("type", "statuses"),
+            ("limit", "20"),
+            ("offset", "20"),
+            ("following", "false"),
+        ],
+        search,
+    ),
+    (
+        "update_media",
+        {"media_id": "{media}", "description": "new", "thumbnail": "{png}"},
+        "PUT",
+        "/api/v1/media/{media}",
+        [("description", "new"), ("thumbnail", PIXEL_PART)],
+        lambda v: one_of("media")(v) and v["description"] == "new",
     ),
 ]
 
@@ -611,8 +785,17 @@ async def test_action_through_rpc(
     request = target[-1]
     in_query = verb == "GET" or (verb == "DELETE" and not request.raw_body)
     got = (request.query if in_query else request.body) or []
-    if isinstance(got, list):  # form or multipart pairs; multipart also has the file part
-        got = [(k, v) for k, v in got if isinstance(v, str)]
+    if isinstance(got, list):  # form or multipart pairs; a file part as name, type and size
+        got = [(k, _part(v)) for k, v in got]
     assert got == world.fill(pairs)
-    assert request.headers["User-Agent"].startswith("mastod/")
+    assert not (request.body if in_query else request.query)  # nothing in the other place
+    assert request.headers["User-Agent"] == f"mastod/{__version__}"
+    if "client_id" not in params:  # else the app token fetched for this call
+        assert request.headers["Authorization"] == f"Bearer {OWNER_TOKEN}"
     assert shape(result), result
+
+
+def _part(value: str | Upload) -> str:
+    if isinstance(value, Upload):
+        return f"file:{value.filename}:{value.content_type}:{len(value.data)}"
+    return value
