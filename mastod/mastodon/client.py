@@ -30,7 +30,7 @@ from mastod.mastodon.pagination import Links, Page, cursor_of, parse_links, same
 from mastod.mastodon.responses import decode
 from mastod.mastodon.sessions import SessionPool, normalize_base_url
 from mastod.mastodon.shaping import empty_to_none
-from mastod.mastodon.transport import Outgoing, exchange, trace_config
+from mastod.mastodon.transport import SYSTEM_CLOCK, Clock, Outgoing, exchange, trace_config
 
 VERBS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 _QUERY_VERBS = frozenset({"GET", "DELETE"})
@@ -43,8 +43,11 @@ class MastodonClient:
     bound to the configured instance and token, or to a per-call override.
     """
 
-    def __init__(self, config: MastodonConfig, *, user_agent: str | None = None) -> None:
+    def __init__(
+        self, config: MastodonConfig, *, user_agent: str | None = None, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.config = config
+        self.clock = clock
         self.base_url = normalize_base_url(config.base_url)
         self._token = config.access_token or None
         self._headers = {
@@ -262,7 +265,7 @@ class Api:
             sending["Content-Type"] = "application/x-www-form-urlencoded"
         out = Outgoing(verb, url, template, sending, form or None, files_to_send)
         async with self._client._pool.lease(self.base_url, fresh=not out.idempotent) as session:
-            reply = await exchange(session, out, self.config)
+            reply = await exchange(session, out, self.config, self._client.clock)
         data = empty_to_none(decode(reply.status, reply.content_type, reply.body))
         return Result(reply.status, data, parse_links(reply.headers.get("Link"), reply.url))
 

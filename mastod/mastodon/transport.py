@@ -19,6 +19,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, BinaryIO
 
@@ -42,6 +43,20 @@ MAX_RATE_LIMIT_WAITS = 3  # a server whose reset keeps moving is given up on
 MAX_BODY = 32 * 1024 * 1024
 IDEMPOTENT_VERBS = frozenset({"GET", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+class Clock:
+    """The time and the waiting of the retry loop: rate-limit resets are read against `now()`,
+    backoffs and waits go through `sleep()`. Tests give the client a clock they advance."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+SYSTEM_CLOCK = Clock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +122,12 @@ class _Failed(Exception):
         self.stale = stale
 
 
-async def exchange(session: aiohttp.ClientSession, out: Outgoing, config: MastodonConfig) -> Reply:
+async def exchange(
+    session: aiohttp.ClientSession,
+    out: Outgoing,
+    config: MastodonConfig,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Reply:
     """Send `out` until it succeeds or may not be tried again; return the 2xx reply."""
     retries = rate_waits = 0
     stale_retried = False
@@ -124,23 +144,23 @@ async def exchange(session: aiohttp.ClientSession, out: Outgoing, config: Mastod
             if not out.idempotent or retries >= config.max_retries:
                 raise failed.error from None
             retries += 1
-            await asyncio.sleep(_backoff(retries))
+            await clock.sleep(_backoff(retries))
             continue
         if reply.status in RETRY_STATUSES and out.idempotent and retries < config.max_retries:
-            wait = retry_after(reply.headers)
+            wait = retry_after(reply.headers, clock.now())
             if wait is None or wait <= config.rate_limit_max_wait:
                 retries += 1
-                await asyncio.sleep(_backoff(retries) if wait is None else wait)
+                await clock.sleep(_backoff(retries) if wait is None else wait)
                 continue
         if reply.status == 429:
-            limit = rate_limit(reply.headers)
+            limit = rate_limit(reply.headers, clock.now())
             if (
                 limit is not None
                 and limit.wait <= config.rate_limit_max_wait
                 and rate_waits < MAX_RATE_LIMIT_WAITS
             ):
                 rate_waits += 1
-                await asyncio.sleep(limit.wait)
+                await clock.sleep(limit.wait)
                 continue
             error = error_for(reply.status, reply.content_type, reply.body)
             raise RateLimited(

@@ -10,6 +10,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -147,6 +148,23 @@ def make_config(url: str, **overrides: Any) -> MastodonConfig:
     }
     settings.update(overrides)
     return MastodonConfig(**settings)
+
+
+class FakeClock(transport.Clock):
+    """A clock that moves only when the request core sleeps on it: waits take no real time and
+    are asserted exactly."""
+
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.current
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.current += timedelta(seconds=seconds)
+        await asyncio.sleep(0)
 
 
 @pytest.fixture(autouse=True)

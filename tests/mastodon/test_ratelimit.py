@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 
 from mastod.actions.statuses import add_favourite_status
-from mastod.mastodon.client import Api
+from mastod.mastodon.client import Api, MastodonClient
 from mastod.mastodon.errors import RateLimited
 from mastod.mastodon.ratelimit import rate_limit, retry_after
-from tests.mastodon.conftest import STATUS_BODY, FakeUpstream, Reply
+from tests.mastodon.conftest import STATUS_BODY, FakeClock, FakeUpstream, Reply
 
 NOW = datetime(2026, 8, 1, 13, 50, 0, tzinfo=UTC)
 
@@ -71,45 +70,53 @@ def too_many(reset: datetime, **extra: str) -> Reply:
     return Reply(429, {"error": "Too many requests"}, headers=headers)
 
 
+@pytest.fixture
+def clock(client: MastodonClient) -> FakeClock:
+    client.clock = fake = FakeClock(NOW)
+    return fake
+
+
 async def test_waits_for_a_close_reset_then_retries_any_verb(
-    api: Api, upstream: FakeUpstream
+    api: Api, upstream: FakeUpstream, clock: FakeClock
 ) -> None:
-    upstream.reply(too_many(datetime.now(UTC) + timedelta(seconds=1)), Reply(body=STATUS_BODY))
-    started = time.monotonic()
+    upstream.reply(
+        too_many(NOW + timedelta(seconds=1), Date=http_date(NOW)), Reply(body=STATUS_BODY)
+    )
 
     result = await add_favourite_status(api, "1")  # a POST: a 429 was never processed
 
-    assert time.monotonic() - started >= 0.5
+    assert clock.slept == [1.0]
     assert [seen.method for seen in upstream.seen] == ["POST", "POST"]
     assert result is not None
     assert result["id"] == STATUS_BODY["id"]
 
 
-async def test_waits_by_the_servers_clock(api: Api, upstream: FakeUpstream) -> None:
-    server_now = datetime.now(UTC) - timedelta(hours=1)
+async def test_waits_by_the_servers_clock(
+    api: Api, upstream: FakeUpstream, clock: FakeClock
+) -> None:
+    server_now = NOW - timedelta(hours=1)
     upstream.reply(
         too_many(server_now + timedelta(seconds=1), Date=http_date(server_now)),
         Reply(body=STATUS_BODY),
     )
 
-    await add_favourite_status(api, "1")  # an hour "in the past", yet only ~1 s away
+    await add_favourite_status(api, "1")  # an hour "in the past", yet 1 s away
 
+    assert clock.slept == [1.0]
     assert len(upstream.seen) == 2
 
 
-async def test_fails_fast_when_the_reset_is_far(api: Api, upstream: FakeUpstream) -> None:
-    reset = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0)
-    upstream.default = too_many(reset)
-    started = time.monotonic()
+async def test_fails_fast_when_the_reset_is_far(
+    api: Api, upstream: FakeUpstream, clock: FakeClock
+) -> None:
+    reset = NOW + timedelta(minutes=10)
+    upstream.default = too_many(reset, Date=http_date(NOW))
 
     with pytest.raises(RateLimited) as caught:
         await add_favourite_status(api, "1")
 
-    assert time.monotonic() - started < 0.5
+    assert clock.slept == []
     assert len(upstream.seen) == 1
     assert caught.value.http_status == 429
     assert caught.value.error == "Too many requests"
-    assert caught.value.rate_limit_reset is not None
-    reported = datetime.fromisoformat(caught.value.rate_limit_reset)
-    assert abs((reported - reset).total_seconds()) <= 2
-    assert caught.value.rate_limit_reset.endswith("Z")
+    assert caught.value.rate_limit_reset == iso(reset)
