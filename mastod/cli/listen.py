@@ -23,7 +23,6 @@ from mastod.cli.client import (
     socket_args,
     socket_path,
 )
-from mastod.config.model import NOTIFICATION_TYPES
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 BACKOFF_CAP = 30.0  # seconds between reconnection attempts, at most
@@ -82,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
 
 def parse_types(text: str | None) -> list[str] | None:
     """The --types list, refused (before connecting) when it names an unknown type."""
+    from mastod.config.model import NOTIFICATION_TYPES
+
     if text is None:
         return None
     types = [t.strip() for t in text.split(",") if t.strip()]
