@@ -16,7 +16,14 @@ from mastod.cli.client import silence_stdout
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    # `call M --json '{...}' limit:=2`: argparse takes no positional after an option, so
+    # name=value pairs found there are the call's params too.
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "call" and all("=" in a and a[0] != "-" for a in extra):
+        args.params += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.run(args))
     except KeyboardInterrupt:
