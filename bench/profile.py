@@ -36,7 +36,7 @@ _GENERIC = (
     "urllib/",
     "json/__init__.py",
     "mastod/daemon.py",
-    "mastod/cli.py",
+    "mastod/cli/",
     "mastod/__main__.py",
     "mastod/app.py",
 )

@@ -4,7 +4,11 @@ reads them on every run and must start fast."""
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
+
+_PROFILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def _runtime_dir() -> Path:
@@ -37,3 +41,34 @@ def socket_candidates() -> tuple[Path, ...]:
         paths.append(Path(xdg) / "mastod" / "mastod.sock")
     paths.append(Path(f"/tmp/mastod-{os.getuid()}/mastod.sock"))  # noqa: S108
     return tuple(paths)
+
+
+def profile_socket(name: str) -> Path:
+    """The socket of the template unit `mastod@NAME` (its `RuntimeDirectory` is shared)."""
+    if not _PROFILE.fullmatch(name) or ".." in name:
+        raise ValueError(f"invalid profile name {name!r} (letters, digits, '_', '.', '-')")
+    return Path("/run/mastod") / f"{name}.sock"
+
+
+def user_config_path(env: Mapping[str, str] = os.environ) -> Path:
+    """Where `mastod init` puts the config: /etc/mastod for root (the systemd unit reads it
+    there), else the user's XDG config directory."""
+    if os.geteuid() == 0:
+        return Path("/etc/mastod/mastod.yaml")
+    xdg = env.get("XDG_CONFIG_HOME", "").strip()
+    base = Path(xdg) if xdg else Path(env.get("HOME") or Path.home()) / ".config"
+    return base / "mastod" / "mastod.yaml"
+
+
+def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
+    """`$MASTOD_CONFIG`, else `./config/mastod.yaml`, else the one `mastod init` wrote when
+    only that exists."""
+    configured = env.get("MASTOD_CONFIG", "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    local = Path("config") / "mastod.yaml"
+    if not local.exists():
+        written = user_config_path(env)
+        if written.exists():
+            return written
+    return local

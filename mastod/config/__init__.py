@@ -20,9 +20,13 @@ from mastod.config.model import (
     PushPolicy,
     RpcConfig,
     WebhookConfig,
-    default_config_path,
 )
-from mastod.paths import default_socket_path, default_state_dir, socket_candidates
+from mastod.paths import (
+    default_config_path,
+    default_socket_path,
+    default_state_dir,
+    socket_candidates,
+)
 
 __all__ = [
     "DEFAULT_NOTIFICATION_TYPES",

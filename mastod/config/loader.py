@@ -33,7 +33,7 @@ def load_config(
     The access token comes from `mastodon.access_token`, else `mastodon.access_token_file`,
     else `$MASTOD_ACCESS_TOKEN`, else the systemd credential `mastodon-access-token`, else
     none (public endpoints only). The ngrok token likewise from `ngrok.auth_token`, else
-    `$NGROK_AUTHTOKEN`, else the credential `ngrok-auth-token`.
+    `ngrok.auth_token_file`, else `$NGROK_AUTHTOKEN`, else the credential `ngrok-auth-token`.
     """
     document = _read_yaml(path) if path is not None else {}
     if overrides:
@@ -55,8 +55,13 @@ def load_config(
             )
         mastodon = dataclasses.replace(mastodon, access_token=token)
     ngrok = config.ngrok
+    if ngrok.auth_token is not None and ngrok.auth_token_file is not None:
+        raise ConfigError("ngrok.auth_token_file", "set auth_token or auth_token_file, not both")
     if ngrok.auth_token is None:
-        token = _env_secret(env, "NGROK_AUTHTOKEN", "ngrok-auth-token", "ngrok.auth_token")
+        if ngrok.auth_token_file is not None:
+            token = _read_secret(ngrok.auth_token_file, "ngrok.auth_token_file", 0o004)
+        else:
+            token = _env_secret(env, "NGROK_AUTHTOKEN", "ngrok-auth-token", "ngrok.auth_token")
         ngrok = dataclasses.replace(ngrok, auth_token=token)
     return dataclasses.replace(config, mastodon=mastodon, ngrok=ngrok)
 

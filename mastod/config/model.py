@@ -3,7 +3,6 @@ and the per-field checks the loader applies (`mastod.config.loader`)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +124,7 @@ class WebhookConfig:
 @dataclass(frozen=True, slots=True)
 class NgrokConfig:
     auth_token: str | None = field(default=None, repr=False)
+    auth_token_file: Path | None = None
     region: str | None = None
 
 
@@ -152,9 +152,3 @@ class ConfigError(Exception):
         super().__init__(f"{key}: {reason}" if key else reason)
         self.key = key
         self.reason = reason
-
-
-def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
-    """`$MASTOD_CONFIG`, else `./config/mastod.yaml`."""
-    configured = env.get("MASTOD_CONFIG", "").strip()
-    return Path(configured).expanduser() if configured else Path("config") / "mastod.yaml"

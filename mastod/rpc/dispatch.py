@@ -182,7 +182,7 @@ class Dispatcher:
             self._table,
             deserializer=_same,
             validator=_same,
-            post_process=_finish,
+            post_process=lambda response: _finish(response, self.registry, request),
         )
         if response is None:
             text = None
@@ -242,16 +242,20 @@ def _request_problem(request: Any) -> str | None:
     return None
 
 
-def _finish(response: Any) -> dict[str, Any]:
-    """Serialise jsonrpcserver's response, making its stock errors precise and safe."""
+def _finish(response: Any, registry: Registry, request: dict[str, Any]) -> dict[str, Any]:
+    """Serialise jsonrpcserver's response, making its stock errors precise and safe (with the
+    nearest method or parameter name for a near miss)."""
     if isinstance(response, Left):
         err = response._error
         code, message, data = err.code, err.message, err.data
         if code == errors.INVALID_PARAMS and isinstance(data, str):
-            message, data = f"Invalid params: {data}", None
-        elif code == errors.METHOD_NOT_FOUND:
-            message, data = f"Method not found: {str(data)[:100]}", None
-        elif code == errors.INTERNAL_ERROR or message == "Server error":
+            method = registry.get(request["method"])
+            known = [p.name for p in method.params] if method is not None else []
+            error = errors.binding_error(data, request.get("params"), known)
+            return error_frame(error, err.id)
+        if code == errors.METHOD_NOT_FOUND:
+            return error_frame(errors.method_not_found(str(data), registry.names()), err.id)
+        if code == errors.INTERNAL_ERROR or message == "Server error":
             # jsonrpcserver puts str(exc) here; it never reaches a client.
             code, message, data = errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT, None
         error = errors.RpcError(code, message, _data(data))

@@ -6,6 +6,8 @@ Nothing else in the daemon builds JSON-RPC errors from exceptions. Unknown excep
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +59,27 @@ MASTODON_CODES: dict[type[m.MastodonError], tuple[int, str]] = {
     m.Unreachable: (-32052, "Mastodon unreachable"),
     m.MediaNotReady: (-32053, "Media not processed in time"),
 }
+
+
+def method_not_found(name: str, known: Iterable[str]) -> RpcError:
+    """-32601 naming the method, with the nearest known name when one is close."""
+    return RpcError(METHOD_NOT_FOUND, f"Method not found: {name[:100]}{_did_you_mean(name, known)}")
+
+
+def binding_error(reason: str, given: Any, known: list[str]) -> RpcError:
+    """-32602 for params that do not bind to the signature. `reason` is Python's text (it
+    names a parameter); a name the method does not have is reported first, whatever Python
+    met first, with the nearest parameter name when one is close."""
+    unknown = [name for name in given if name not in known] if isinstance(given, dict) else []
+    if unknown:
+        name = str(unknown[0])
+        reason = f"got an unexpected keyword argument {name[:100]!r}{_did_you_mean(name, known)}"
+    return RpcError(INVALID_PARAMS, f"Invalid params: {reason}")
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def from_exception(exc: BaseException) -> RpcError | None:

@@ -122,6 +122,10 @@ def check(value: Any, tp: Any, where: str) -> Any:
 
 def _describe(tp: Any) -> str:
     schema = json_schema(tp)
+    choices = [v for part in schema.get("anyOf", [schema]) for v in part.get("enum", [])]
+    if choices:  # an optional Literal: say which values would do
+        nullable = any(part.get("type") == "null" for part in schema.get("anyOf", []))
+        return "one of " + ", ".join(repr(c) for c in choices) + (" or null" if nullable else "")
     kinds = schema.get("type")
     if isinstance(kinds, list):
         return " or ".join(kinds)

@@ -15,6 +15,7 @@ from mastod.sandbox.ratelimit import RateLimiter
 from mastod.sandbox.routes import (
     accounts,
     admin,
+    authorize,
     conversations,
     filters,
     instance,
@@ -36,8 +37,8 @@ from mastod.sandbox.state import Sandbox
 
 # Modules with literal paths that a `{id}` route would also match come first.
 ROUTE_MODULES = (
-    accounts, oauth, relations, statuses, status_actions, timelines, saved, lists, filters,
-    tags, notifications, conversations, media, search, instance, push, streaming, admin,
+    accounts, oauth, authorize, relations, statuses, status_actions, timelines, saved, lists,
+    filters, tags, notifications, conversations, media, search, instance, push, streaming, admin,
 )  # fmt: skip
 
 

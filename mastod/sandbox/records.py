@@ -164,6 +164,18 @@ class App:
 
 
 @dataclass
+class AuthCode:
+    """An authorization code issued on approval, exchanged once for a token."""
+
+    code: str
+    app_id: str
+    account_id: str
+    scope: str
+    redirect_uri: str
+    created_at: datetime
+
+
+@dataclass
 class Token:
     token: str
     account_id: str | None

@@ -68,6 +68,7 @@ class Sandbox:
         self.conversations: dict[str, r.Conversation] = {}
         self.apps: dict[str, r.App] = {}
         self.tokens: dict[str, r.Token] = {}
+        self.auth_codes: dict[str, r.AuthCode] = {}
         self.push_subscriptions: dict[str, r.PushSubscription] = {}
         self.idempotency: dict[Pair, tuple[str, float]] = {}
         self.blobs: dict[str, tuple[str, bytes]] = {}

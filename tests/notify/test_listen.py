@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -19,12 +20,14 @@ Start = Callable[..., Awaitable[asyncio.subprocess.Process]]
 async def start_listen(rpc: Rpc) -> AsyncIterator[Start]:
     started: list[asyncio.subprocess.Process] = []
 
-    async def start(*args: str) -> asyncio.subprocess.Process:
+    async def start(*args: str, ignore_sigint: bool = False) -> asyncio.subprocess.Process:
         proc = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "mastod", "listen", "--socket", str(rpc.socket_path)),
             *args,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            # as a background job of a non-interactive shell starts (`./test > log &`)
+            preexec_fn=_ignore_sigint if ignore_sigint else None,
         )
         started.append(proc)
         await until(lambda: rpc.hub.subscriber_count == 1)
@@ -35,6 +38,10 @@ async def start_listen(rpc: Rpc) -> AsyncIterator[Start]:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 async def printed(proc: asyncio.subprocess.Process, count: int) -> list[dict[str, object]]:
@@ -70,3 +77,42 @@ async def test_types_and_since(rpc: Rpc, start_listen: Start) -> None:
     listen = await start_listen("--types", "follow,poll", "--since", "1")
     await rpc.ingest(note(6, "poll"), note(7, "mention"), note(8, "follow"))
     assert [n["id"] for n in await printed(listen, 4)] == ["3", "5", "6", "8"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_exits_on_a_signal_even_when_started_with_sigint_ignored(
+    rpc: Rpc, start_listen: Start, sig: signal.Signals
+) -> None:
+    listen = await start_listen(ignore_sigint=True)
+    await rpc.ingest(note(1))
+    assert [n["id"] for n in await printed(listen, 1)] == ["1"]
+    listen.send_signal(sig)
+    _, stderr = await asyncio.wait_for(listen.communicate(), READ_TIMEOUT)
+    assert listen.returncode == 128 + sig
+    assert stderr == b""
+    await until(lambda: rpc.hub.subscriber_count == 0)
+
+
+@pytest.mark.parametrize("since", ["", "0"])
+async def test_since_empty_and_zero_replay_everything_stored(
+    rpc: Rpc, start_listen: Start, since: str
+) -> None:
+    await rpc.ingest(note(1), note(2), note(3, "follow"))
+    listen = await start_listen("--since", since)
+    assert [n["id"] for n in await printed(listen, 3)] == ["1", "2", "3"]
+
+
+async def test_unknown_type_is_refused_before_connecting(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "mastod", "listen", "--types", "mention,mentions"),
+        *("--socket", str(tmp_path / "no-daemon.sock")),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), READ_TIMEOUT)
+    assert proc.returncode == 2
+    assert out == b""
+    lines = err.decode().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("mastod listen: --types: unknown type 'mentions' (valid: ")
+    assert "favourite, follow, follow_request" in lines[0]

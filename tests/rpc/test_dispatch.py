@@ -101,6 +101,22 @@ async def test_invalid_params_name_the_parameter(
     assert named in answer["error"]["message"]
 
 
+async def test_near_misses_get_a_suggestion(dispatcher: Dispatcher) -> None:
+    answer = await ask(dispatcher, req("slwo", {"seconds": 0}))
+    assert answer["error"] == {
+        "code": -32601,
+        "message": "Method not found: slwo (did you mean 'slow'?)",
+    }
+    answer = await ask(dispatcher, req("slow", {"secnods": 0}))
+    assert answer["error"] == {
+        "code": -32602,
+        "message": "Invalid params: got an unexpected keyword argument 'secnods' "
+        "(did you mean 'seconds'?)",
+    }
+    far = await ask(dispatcher, req("add", {"a": 1, "zzz": 2}))
+    assert far["error"]["message"] == "Invalid params: got an unexpected keyword argument 'zzz'"
+
+
 async def test_literal_choices_are_enforced(dispatcher: Dispatcher) -> None:
     answer = await ask(dispatcher, req("pick", {"visibility": "secret"}))
     assert answer["error"]["code"] == -32602

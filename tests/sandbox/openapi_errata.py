@@ -60,6 +60,12 @@ def _patch_validation_error_details(spec: dict[str, Any]) -> None:
     }
 
 
+def _patch_apps_redirect_uris(spec: dict[str, Any]) -> None:
+    content = spec["paths"]["/api/v1/apps"]["post"]["requestBody"]["content"]
+    schema = content["application/json"]["schema"]["properties"]["redirect_uris"]
+    schema["type"] = ["array", "string"]
+
+
 def _patch_oauth_token_grants(spec: dict[str, Any]) -> None:
     content = spec["paths"]["/oauth/token"]["post"]["requestBody"]["content"]
     content["application/json"]["schema"]["required"] = ["grant_type"]
@@ -102,6 +108,14 @@ ERRATA: tuple[Erratum, ...] = (
         "Api::ErrorHandling renders `{error: ...}`). `details` stays required for "
         "POST /api/v1/accounts only.",
         _patch_validation_error_details,
+    ),
+    Erratum(
+        "apps-redirect-uris-string",
+        "POST /api/v1/apps: `redirect_uris` is a string (one URI, or several separated by "
+        "newlines) on every Mastodon, and may be an array since 4.3 (mastodon/mastodon#29192, "
+        "which kept the string form); clients such as masto.js type it `string | string[]`. "
+        "The schema allows the array only.",
+        _patch_apps_redirect_uris,
     ),
     Erratum(
         "oauth-token-grants",

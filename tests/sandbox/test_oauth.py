@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 
 from mastod.sandbox import APP_TOKEN, CLIENT_ID, CLIENT_SECRET, OWNER_TOKEN, Sandbox
@@ -107,3 +109,85 @@ async def test_registration_validation_details(anon: aiohttp.ClientSession) -> N
         "password": ["ERR_TOO_SHORT"],
         "agreement": ["ERR_ACCEPTED"],
     }
+
+
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+
+
+async def _oob_app(anon: aiohttp.ClientSession, scopes: str = "read write push") -> dict[str, str]:
+    form = {"client_name": "init", "redirect_uris": OOB, "scopes": scopes}
+    async with anon.post("/api/v1/apps", data=form) as resp:
+        return dict(await resp.json())
+
+
+def _authorize_query(app: dict[str, str], scope: str = "read write push") -> dict[str, str]:
+    return {
+        "response_type": "code",
+        "client_id": app["client_id"],
+        "redirect_uri": OOB,
+        "scope": scope,
+    }
+
+
+def _exchange(app: dict[str, str], code: str) -> dict[str, str]:
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": app["client_id"],
+        "client_secret": app["client_secret"],
+        "redirect_uri": OOB,
+    }
+
+
+async def test_out_of_band_authorization_in_a_browser(anon: aiohttp.ClientSession) -> None:
+    app = await _oob_app(anon)
+    async with anon.get("/oauth/authorize", params=_authorize_query(app)) as resp:
+        assert resp.status == 200
+        page = await resp.text()
+    assert 'action="/oauth/authorize"' in page
+    assert "read write push" in page
+    async with anon.post(
+        "/oauth/authorize", data=_authorize_query(app), allow_redirects=False
+    ) as resp:
+        assert resp.status == 302
+        shown = resp.headers["Location"]
+    assert shown.startswith("/oauth/authorize/native?code=")
+    async with anon.get(shown) as resp:
+        page = await resp.text()
+    code = re.search(r'class="oauth-code"', page) and shown.split("code=", 1)[1]
+    assert code
+    assert f'value="{code}"' in page
+    async with anon.post("/oauth/token", data=_exchange(app, code)) as resp:
+        token = await resp.json()
+    assert token["scope"] == "read write push"
+    async with anon.get(
+        "/api/v1/accounts/verify_credentials", headers=auth(token["access_token"])
+    ) as resp:
+        assert (await resp.json())["username"] == "alice"
+    async with anon.post("/oauth/token", data=_exchange(app, code)) as resp:  # used up
+        assert resp.status == 400
+        assert (await resp.json())["error"] == "invalid_grant"
+
+
+async def test_approval_without_a_browser_and_bad_requests(anon: aiohttp.ClientSession) -> None:
+    app = await _oob_app(anon)
+    url = "/oauth/authorize?" + "&".join(f"{k}={v}" for k, v in _authorize_query(app).items())
+    async with anon.post("/_sandbox/oauth/approve", json={"url": url, "scope": "read"}) as resp:
+        code = (await resp.json())["code"]
+    async with anon.post(
+        "/oauth/token", data={**_exchange(app, code), "redirect_uri": "x"}
+    ) as resp:
+        assert (await resp.json())["error"] == "invalid_grant"  # and the code is spent
+    async with anon.post("/_sandbox/oauth/approve", json={"url": url, "scope": "read"}) as resp:
+        code = (await resp.json())["code"]
+    async with anon.post("/oauth/token", data=_exchange(app, code)) as resp:
+        assert (await resp.json())["scope"] == "read"
+    for bad, error in (
+        ({"scope": "admin:write"}, "invalid_scope"),
+        ({"client_id": "nope"}, "invalid_client"),
+        ({"redirect_uri": "https://elsewhere.example/cb"}, "invalid_redirect_uri"),
+        ({"response_type": "token"}, "unsupported_response_type"),
+    ):
+        async with anon.get("/oauth/authorize", params={**_authorize_query(app), **bad}) as resp:
+            assert resp.status == 400
+            assert (await resp.json())["error"] == error

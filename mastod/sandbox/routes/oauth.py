@@ -1,4 +1,4 @@
-"""Apps, OAuth tokens (client_credentials) and account registration."""
+"""Apps, OAuth tokens (client_credentials, authorization_code) and account registration."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from mastod.sandbox.errors import ApiError, invalid
 from mastod.sandbox.keys import SANDBOX_KEY
 from mastod.sandbox.params import Params
 from mastod.sandbox.respond import empty, ok
+from mastod.sandbox.routes.authorize import redeem
 from mastod.sandbox.state import Sandbox
 from mastod.sandbox.views.base import View
 from mastod.sandbox.views.misc import application, token
@@ -119,13 +120,17 @@ async def oauth_token(request: web.Request) -> web.Response:
         )
     app = _client(sb, request)
     if grant == "authorization_code":
-        # The sandbox has no authorization page, so no code it could accept was ever issued.
-        raise _oauth_error(
-            400,
-            "invalid_grant",
-            "The provided authorization grant is invalid, expired, revoked, does not match "
-            "the redirection URI used in the authorization request, or was issued to "
-            "another client.",
+        issued = redeem(sb, app, p.string("code") or "", p.string("redirect_uri") or "")
+        if issued is None:
+            raise _oauth_error(
+                400,
+                "invalid_grant",
+                "The provided authorization grant is invalid, expired, revoked, does not "
+                "match the redirection URI used in the authorization request, or was issued "
+                "to another client.",
+            )
+        return ok(
+            token(sb.add_token(secrets.token_urlsafe(32), issued.account_id, issued.scope, app.id))
         )
     requested = (p.string("scope") or "read").split()
     if not requested or not all(s in app.scopes for s in requested):
