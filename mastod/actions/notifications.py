@@ -15,6 +15,10 @@ async def get_notifications(
     min_id: Id | None = None,
     max_id: Id | None = None,
     limit: int = 20,
+    since_id: Id | None = None,
+    types: list[str] | None = None,
+    exclude_types: list[str] | None = None,
+    account_id: Id | None = None,
 ) -> Any:
     """Get the list of notifications of the user (one notification if notification_id is given)."""
     if notification_id is not None:

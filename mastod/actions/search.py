@@ -19,6 +19,9 @@ async def search(
     limit: int = 20,
     offset: int = 0,
     following: bool = False,
+    resolve: bool | None = None,
+    account_id: Id | None = None,
+    exclude_unreviewed: bool | None = None,
 ) -> dict[str, Any]:
     """Perform a search."""
     # Mastodon's name for the query is `q`. v2 search pages by offset (honoured with `type`
@@ -32,5 +35,8 @@ async def search(
         "limit": limit,
         "offset": offset or None,
         "following": following,
+        "resolve": resolve,
+        "account_id": account_id,
+        "exclude_unreviewed": exclude_unreviewed,
     }
     return await api.get("/api/v2/search", params)

@@ -22,9 +22,14 @@ async def get_home_timeline(
     max_id: Id | None = None,
     limit: int = 20,
     offset: int = 0,
+    since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
-    """Get a list of statuses from the followed users."""
-    del offset  # not a timeline parameter (see the module docstring)
+    """Get a list of statuses from the followed users.
+
+    `local` and `only_media` are accepted for compatibility with the reference and not sent:
+    Mastodon's home feed ignores them.
+    """
+    del offset, local, only_media  # not read by the home feed (see the module docstring)
     return await api.get("/api/v1/timelines/home", locals())
 
 
@@ -38,6 +43,7 @@ async def get_public_timeline(
     max_id: Id | None = None,
     limit: int = 20,
     offset: int = 0,
+    since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
     """Get a list of statuses from the public timeline."""
     del offset  # not a timeline parameter (see the module docstring)
@@ -54,6 +60,11 @@ async def get_hashtag_timeline(
     max_id: Id | None = None,
     limit: int = 20,
     offset: int = 0,
+    since_id: Id | None = None,
+    any: list[str] | None = None,
+    all: list[str] | None = None,
+    none: list[str] | None = None,
+    remote: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Get a list of statuses associated to a hashtag."""
     del offset  # not a timeline parameter (see the module docstring)
@@ -68,6 +79,7 @@ async def get_list_timeline(
     max_id: Id | None = None,
     limit: int = 20,
     offset: int = 0,
+    since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
     """Get a list of statuses from a list timeline."""
     del offset  # not a timeline parameter (see the module docstring)

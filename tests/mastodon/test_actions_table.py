@@ -91,7 +91,11 @@ TABLE = [
     row("unpin_status", {"status_id": "109"}, "POST", f"{S}/unpin"),
     row("mute_status", {"status_id": "109"}, "POST", f"{S}/mute"),
     row("unmute_status", {"status_id": "109"}, "POST", f"{S}/unmute"),
-    row("get_home_timeline", {}, "GET", "/api/v1/timelines/home", TL + L20, [STATUS], [SHAPED]),
+    # the home feed ignores local/only_media: accepted, not sent
+    row(
+        "get_home_timeline", {"local": True, "only_media": True}, "GET", "/api/v1/timelines/home",
+        L20, [STATUS], [SHAPED],
+    ),
     row(
         "get_public_timeline",
         {"local": True, "remote": False, "only_media": True, "max_id": "99", "limit": 5,
@@ -132,15 +136,15 @@ TABLE = [
     ),
     row(
         "follow_account", {"account_id": "1", "notify": True}, "POST", f"{A}/follow",
-        [("notify", "true"), ("reblogs", "true")], REL, REL,
+        [("notify", "true")], REL, REL,
     ),
     row("unfollow_account", {"account_id": "1"}, "POST", f"{A}/unfollow", [], REL, REL),
     row("block_account", {"account_id": "1"}, "POST", f"{A}/block", [], REL, REL),
     row("unblock_account", {"account_id": "1"}, "POST", f"{A}/unblock", [], REL, REL),
     row("mute_account", {"account_id": "1"}, "POST", f"{A}/mute", [], REL, REL),
     row("unmute_account", {"account_id": "1"}, "POST", f"{A}/unmute", [], REL, REL),
-    row("pin_account", {"account_id": "1"}, "POST", f"{A}/pin", [], REL, REL),
-    row("unpin_account", {"account_id": "1"}, "POST", f"{A}/unpin", [], REL, REL),
+    row("pin_account", {"account_id": "1"}, "POST", f"{A}/endorse", [], REL, REL),
+    row("unpin_account", {"account_id": "1"}, "POST", f"{A}/unendorse", [], REL, REL),
     row(
         "set_account_note", {"account_id": "1", "note": ""}, "POST", f"{A}/note",
         [("comment", "")], REL, REL,
