@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from dataclasses import dataclass
+from typing import Annotated, Literal, TypedDict
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """Bounds of an integer parameter, checked before anything is sent and published in
+    `rpc.discover` as `minimum`/`maximum` (the RPC layer reads these two attributes)."""
+
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+Limit = Annotated[int, Range(minimum=0)]
+"""A page size: Mastodon caps it per endpoint, and a negative one is a caller's mistake."""
 
 Visibility = Literal["public", "unlisted", "private", "direct"]
 """StatusVisibilityEnum."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
-from mastod.actions._types import Privacy
+from mastod.actions._types import Limit, Privacy
 from mastod.mastodon.client import Api
 
 
@@ -21,7 +21,7 @@ async def get_statuses(
     account_id: Id,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
     since_id: Id | None = None,
     pinned: bool | None = None,
@@ -41,7 +41,7 @@ async def get_followers(
     account_id: Id,
     max_id: Id | None = None,
     since_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Retrieve the list of followers of an account."""
@@ -55,7 +55,7 @@ async def get_following(
     account_id: Id,
     max_id: Id | None = None,
     since_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Retrieve the list of accounts followed by a specified account."""

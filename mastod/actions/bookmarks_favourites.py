@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
+from mastod.actions._types import Limit
 from mastod.mastodon.client import Api
 
 
@@ -17,7 +18,7 @@ async def get_bookmarked_statuses(
     api: Api,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
     """Retrieve the list of statuses bookmarked by the user."""
@@ -29,7 +30,7 @@ async def get_favourited_statuses(
     api: Api,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
     """Retrieve the list of statuses favourited by the account."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
+from mastod.actions._types import Limit
 from mastod.mastodon.client import Api
 
 
@@ -13,7 +14,7 @@ async def get_conversations(
     api: Api,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
     """Get a list of user conversations."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
-from mastod.actions._types import RepliesPolicy
+from mastod.actions._types import Limit, RepliesPolicy
 from mastod.mastodon.client import Api
 
 
 @action
-async def get_lists(api: Api, list_id: Id | None = None) -> Any:
+async def get_lists(api: Api, list_id: Id | None = None) -> dict[str, Any] | list[dict[str, Any]]:
     """Get the lists owned by the logged user (one List if list_id is given, else all)."""
     if list_id is not None:
         return await api.get("/api/v1/lists/{list_id}", locals())
@@ -49,7 +49,7 @@ async def get_list_accounts(
     list_id: Id | None = None,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
     """Get the accounts in a list (`limit=0`: every member at once).
@@ -81,7 +81,7 @@ async def get_featured_lists(
     account_id: Id,
     max_id: Id | None = None,
     since_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Retrieve the lists that you have added a certain account to."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
+from mastod.actions._types import Limit
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import NotFound
 
@@ -89,7 +90,7 @@ async def set_account_note(api: Api, account_id: Id, note: str) -> dict[str, Any
 
 @action
 async def get_blocked_accounts(
-    api: Api, max_id: Id | None = None, since_id: Id | None = None, limit: int = 20
+    api: Api, max_id: Id | None = None, since_id: Id | None = None, limit: Limit = 20
 ) -> list[dict[str, Any]]:
     """Retrieve the list of blocked accounts."""
     return await api.get("/api/v1/blocks", locals())
@@ -97,7 +98,7 @@ async def get_blocked_accounts(
 
 @action
 async def get_muted_accounts(
-    api: Api, max_id: Id | None = None, since_id: Id | None = None, limit: int = 20
+    api: Api, max_id: Id | None = None, since_id: Id | None = None, limit: Limit = 20
 ) -> list[dict[str, Any]]:
     """Retrieve the list of muted accounts."""
     return await api.get("/api/v1/mutes", locals())

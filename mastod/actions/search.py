@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
-from mastod.actions._types import SearchType
+from mastod.actions._types import Limit, SearchType
 from mastod.mastodon.client import Api
 
 
@@ -16,7 +16,7 @@ async def search(
     type: SearchType | None = None,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
     following: bool = False,
     resolve: bool | None = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
+from mastod.actions._types import Limit
 from mastod.mastodon.client import Api
 
 
@@ -20,7 +21,7 @@ async def get_home_timeline(
     only_media: bool = False,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
     since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
@@ -41,7 +42,7 @@ async def get_public_timeline(
     only_media: bool = False,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
     since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
@@ -58,7 +59,7 @@ async def get_hashtag_timeline(
     only_media: bool = False,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
     since_id: Id | None = None,
     any: list[str] | None = None,
@@ -77,7 +78,7 @@ async def get_list_timeline(
     list_id: Id,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
     since_id: Id | None = None,
 ) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import collections.abc
 import types
 import typing
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 _LIST_ORIGINS = (list, tuple, collections.abc.Sequence, collections.abc.Iterable)
 _DICT_ORIGINS = (dict, collections.abc.Mapping)
@@ -40,9 +40,14 @@ def json_schema(tp: Any) -> dict[str, Any]:
         return {"type": "string"}
     if typing.is_typeddict(tp):
         return _typeddict_schema(tp)
+    if typing.get_origin(tp) is Annotated:
+        base, *extras = typing.get_args(tp)
+        return {**json_schema(base), **_bounds(extras)}
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is Literal:
+        if all(isinstance(arg, str) for arg in args):  # typed, for generated clients
+            return {"type": "string", "enum": list(args)}
         return {"enum": list(args)}
     if origin in (Union, types.UnionType):
         return _union_schema([json_schema(arg) for arg in args])
@@ -56,6 +61,30 @@ def json_schema(tp: Any) -> dict[str, Any]:
     if tp is list:
         return {"type": "array"}
     raise TypeError(f"unsupported parameter annotation: {tp!r}")
+
+
+def _bounds(extras: list[Any]) -> dict[str, int]:
+    """`minimum`/`maximum` of the Annotated metadata that has them (e.g. actions' `Range`)."""
+    found: dict[str, int] = {}
+    for extra in extras:
+        for key in ("minimum", "maximum"):
+            value = getattr(extra, key, None)
+            if isinstance(value, int):
+                found[key] = value
+    return found
+
+
+def _check_bounds(value: Any, bounds: dict[str, int], where: str) -> Any:
+    low, high = bounds.get("minimum"), bounds.get("maximum")
+    if isinstance(value, int) and (
+        (low is not None and value < low) or (high is not None and value > high)
+    ):
+        if high is None:
+            raise InvalidParams(f"{where}: must be at least {low}, got {value}")
+        if low is None:
+            raise InvalidParams(f"{where}: must be at most {high}, got {value}")
+        raise InvalidParams(f"{where}: must be between {low} and {high}, got {value}")
+    return value
 
 
 def _typeddict_schema(tp: Any) -> dict[str, Any]:
@@ -116,6 +145,9 @@ def check(value: Any, tp: Any, where: str) -> Any:
         raise _wrong(where, "a string", value)
     if typing.is_typeddict(tp):
         return _check_typeddict(value, tp, where)
+    if typing.get_origin(tp) is Annotated:
+        base, *extras = typing.get_args(tp)
+        return _check_bounds(check(value, base, where), _bounds(extras), where)
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is Literal:
