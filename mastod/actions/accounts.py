@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
-from mastod.actions._types import Privacy
+from mastod.actions._types import Limit, Privacy
 from mastod.mastodon.client import Api
 
 
@@ -21,8 +21,14 @@ async def get_statuses(
     account_id: Id,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
+    since_id: Id | None = None,
+    pinned: bool | None = None,
+    tagged: str | None = None,
+    only_media: bool | None = None,
+    exclude_replies: bool | None = None,
+    exclude_reblogs: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Retrieve statuses by account ID."""
     del offset  # Mastodon pages account statuses by max_id/min_id only; it ignores offset
@@ -35,7 +41,7 @@ async def get_followers(
     account_id: Id,
     max_id: Id | None = None,
     since_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Retrieve the list of followers of an account."""
@@ -49,7 +55,7 @@ async def get_following(
     account_id: Id,
     max_id: Id | None = None,
     since_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Retrieve the list of accounts followed by a specified account."""
@@ -71,6 +77,11 @@ async def update_account(
     sensitive: bool | None = None,
     language: str | None = None,
     metadata: list[dict[str, str]] | None = None,
+    hide_collections: bool | None = None,
+    indexable: bool | None = None,
+    attribution_domains: list[str] | None = None,
+    avatar_description: str | None = None,
+    header_description: str | None = None,
 ) -> dict[str, Any]:
     """Update the properties of the account associated to the access token."""
     # Mastodon's names: posting defaults live under `source[...]`, profile fields are
@@ -83,6 +94,11 @@ async def update_account(
         "locked": locked,
         "source": {"privacy": privacy, "sensitive": sensitive, "language": language},
         "fields_attributes": metadata,
+        "hide_collections": hide_collections,
+        "indexable": indexable,
+        "attribution_domains": attribution_domains,
+        "avatar_description": avatar_description,
+        "header_description": header_description,
     }
     files = {"avatar": avatar, "header": header}
     return await api.patch("/api/v1/accounts/update_credentials", params, files=files)

@@ -9,12 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
+from mastod.actions._types import Limit
 from mastod.mastodon.client import Api
 
 
 @action
 async def get_bookmarked_statuses(
-    api: Api, min_id: Id | None = None, max_id: Id | None = None, limit: int = 20
+    api: Api,
+    min_id: Id | None = None,
+    max_id: Id | None = None,
+    limit: Limit = 20,
+    since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
     """Retrieve the list of statuses bookmarked by the user."""
     return await api.get("/api/v1/bookmarks", locals())
@@ -22,7 +27,11 @@ async def get_bookmarked_statuses(
 
 @action
 async def get_favourited_statuses(
-    api: Api, min_id: Id | None = None, max_id: Id | None = None, limit: int = 20
+    api: Api,
+    min_id: Id | None = None,
+    max_id: Id | None = None,
+    limit: Limit = 20,
+    since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
     """Retrieve the list of statuses favourited by the account."""
     return await api.get("/api/v1/favourites", locals())

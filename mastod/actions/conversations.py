@@ -5,12 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
+from mastod.actions._types import Limit
 from mastod.mastodon.client import Api
 
 
 @action
 async def get_conversations(
-    api: Api, min_id: Id | None = None, max_id: Id | None = None, limit: int = 20
+    api: Api,
+    min_id: Id | None = None,
+    max_id: Id | None = None,
+    limit: Limit = 20,
+    since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
     """Get a list of user conversations."""
     return await api.get("/api/v1/conversations", locals())

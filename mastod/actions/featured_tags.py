@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
+from mastod.actions._types import Limit
 from mastod.mastodon.client import Api
 
 
@@ -14,7 +15,7 @@ async def get_featured_tags(
     account_id: Id | None = None,
     max_id: Id | None = None,
     since_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Retrieve the list of featured hashtags of an account (default: the current one)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
+from mastod.actions._types import Limit
 from mastod.mastodon.client import Api
 
 
@@ -14,8 +15,12 @@ async def get_notifications(
     notification_id: Id | None = None,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
-) -> Any:
+    limit: Limit = 20,
+    since_id: Id | None = None,
+    types: list[str] | None = None,
+    exclude_types: list[str] | None = None,
+    account_id: Id | None = None,
+) -> dict[str, Any] | list[dict[str, Any]]:
     """Get the list of notifications of the user (one notification if notification_id is given)."""
     if notification_id is not None:
         path = "/api/v1/notifications/{notification_id}"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from mastod.actions._registry import ActionFn, collect
+from mastod.actions._types import Range
 from mastod.mastodon.client import Api, PageCapture
 from mastod.mastodon.errors import InvalidParam
 from mastod.mastodon.pagination import Page, cursor_of
@@ -45,7 +46,7 @@ async def paginate(
     api: Api,
     method: str,
     params: dict[str, Any] | None = None,
-    pages: int = 1,
+    pages: Annotated[int, Range(1, MAX_PAGES)] = 1,
     direction: Literal["next", "prev"] = "next",
     cursor: dict[str, Any] | None = None,
 ) -> dict[str, Any]:

@@ -19,6 +19,8 @@ async def register_account(
     reason: str | None = None,
     client_id: str | None = None,
     client_secret: str | None = None,
+    date_of_birth: str | None = None,
+    invite_code: str | None = None,
 ) -> dict[str, Any]:
     """Register a new account.
 
@@ -37,6 +39,8 @@ async def register_account(
         "password": password,
         "locale": locale,
         "reason": reason,
+        "date_of_birth": date_of_birth,
+        "invite_code": invite_code,
         "agreement": True,  # the caller agrees to the server's rules by registering
     }
     return await api.post("/api/v1/accounts", params)

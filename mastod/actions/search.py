@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
-from mastod.actions._types import SearchType
+from mastod.actions._types import Limit, SearchType
 from mastod.mastodon.client import Api
 
 
@@ -16,9 +16,12 @@ async def search(
     type: SearchType | None = None,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
     following: bool = False,
+    resolve: bool | None = None,
+    account_id: Id | None = None,
+    exclude_unreviewed: bool | None = None,
 ) -> dict[str, Any]:
     """Perform a search."""
     # Mastodon's name for the query is `q`. v2 search pages by offset (honoured with `type`
@@ -32,5 +35,8 @@ async def search(
         "limit": limit,
         "offset": offset or None,
         "following": following,
+        "resolve": resolve,
+        "account_id": account_id,
+        "exclude_unreviewed": exclude_unreviewed,
     }
     return await api.get("/api/v2/search", params)

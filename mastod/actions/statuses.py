@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from mastod.actions._registry import Id, action
-from mastod.actions._types import Visibility
+from mastod.actions._types import Poll, QuotePolicy, Visibility
 from mastod.mastodon.client import Api
 
 
@@ -20,8 +20,17 @@ async def publish_status(
     spoiler_text: str | None = None,
     visibility: Visibility | None = None,
     idempotency_key: str | None = None,
+    poll: Poll | None = None,
+    language: str | None = None,
+    scheduled_at: str | None = None,
+    quoted_status_id: Id | None = None,
+    quote_approval_policy: QuotePolicy | None = None,
 ) -> dict[str, Any]:
-    """Publish a new status."""
+    """Publish a new status.
+
+    Returns the new Status; with `scheduled_at`, Mastodon returns a ScheduledStatus instead
+    (`id`, `scheduled_at`, `params`, `media_attachments`) and publishes it at that time.
+    """
     # One key per call, reused by every retry of it: Mastodon then creates one status even
     # if an earlier attempt did reach it (PROTOCOL.md §4.3). Callers may pass their own key
     # to make their own retries safe too.
@@ -33,6 +42,11 @@ async def publish_status(
         "sensitive": sensitive,
         "spoiler_text": spoiler_text,
         "visibility": visibility,
+        "poll": poll,
+        "language": language,
+        "scheduled_at": scheduled_at,
+        "quoted_status_id": quoted_status_id,
+        "quote_approval_policy": quote_approval_policy,
     }
     return await api.post("/api/v1/statuses", params, headers={"Idempotency-Key": key})
 
@@ -44,7 +58,9 @@ async def get_status(api: Api, status_id: Id) -> dict[str, Any]:
 
 
 @action
-async def remove_status(api: Api, status_id: Id) -> dict[str, Any]:
+async def remove_status(
+    api: Api, status_id: Id, delete_media: bool | None = None
+) -> dict[str, Any]:
     """Remove a status by ID."""
     return await api.delete("/api/v1/statuses/{status_id}", locals())
 
@@ -74,7 +90,9 @@ async def undo_bookmark_status(api: Api, status_id: Id) -> dict[str, Any]:
 
 
 @action
-async def reblog_status(api: Api, status_id: Id) -> dict[str, Any]:
+async def reblog_status(
+    api: Api, status_id: Id, visibility: Visibility | None = None
+) -> dict[str, Any]:
     """Reblog (a.k.a. reshare/boost) a status."""
     return await api.post("/api/v1/statuses/{status_id}/reblog", locals())
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mastod.actions._registry import Id, action
+from mastod.actions._types import Limit
 from mastod.mastodon.client import Api
 
 
@@ -20,11 +21,16 @@ async def get_home_timeline(
     only_media: bool = False,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
+    since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
-    """Get a list of statuses from the followed users."""
-    del offset  # not a timeline parameter (see the module docstring)
+    """Get a list of statuses from the followed users.
+
+    `local` and `only_media` are accepted for compatibility with the reference and not sent:
+    Mastodon's home feed ignores them.
+    """
+    del offset, local, only_media  # not read by the home feed (see the module docstring)
     return await api.get("/api/v1/timelines/home", locals())
 
 
@@ -36,8 +42,9 @@ async def get_public_timeline(
     only_media: bool = False,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
+    since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
     """Get a list of statuses from the public timeline."""
     del offset  # not a timeline parameter (see the module docstring)
@@ -52,8 +59,13 @@ async def get_hashtag_timeline(
     only_media: bool = False,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
+    since_id: Id | None = None,
+    any: list[str] | None = None,
+    all: list[str] | None = None,
+    none: list[str] | None = None,
+    remote: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Get a list of statuses associated to a hashtag."""
     del offset  # not a timeline parameter (see the module docstring)
@@ -66,8 +78,9 @@ async def get_list_timeline(
     list_id: Id,
     min_id: Id | None = None,
     max_id: Id | None = None,
-    limit: int = 20,
+    limit: Limit = 20,
     offset: int = 0,
+    since_id: Id | None = None,
 ) -> list[dict[str, Any]]:
     """Get a list of statuses from a list timeline."""
     del offset  # not a timeline parameter (see the module docstring)

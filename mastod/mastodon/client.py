@@ -55,6 +55,9 @@ class MastodonClient:
             "Accept": "application/json",
         }
         self._pool = SessionPool(self.base_url, config.max_sessions, self._new_session)
+        # What each instance was found to support (an endpoint it lacks, ...), learned by the
+        # actions from its answers and kept for the daemon's lifetime, by base URL.
+        self.quirks: dict[str, dict[str, str]] = {}
 
     def _new_session(self, fresh: bool) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
@@ -127,6 +130,11 @@ class Api:
     @property
     def config(self) -> MastodonConfig:
         return self._client.config
+
+    @property
+    def quirks(self) -> dict[str, str]:
+        """What this instance was found to support, shared by every view on it."""
+        return self._client.quirks.setdefault(self.base_url, {})
 
     def with_token(self, access_token: str | None) -> Api:
         """The same instance with another token (None: unauthenticated)."""

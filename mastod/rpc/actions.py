@@ -11,10 +11,12 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Iterable
-from typing import Any, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, Protocol
 
+from mastod.actions._docs import SCOPES, param_docs
 from mastod.actions._registry import ActionFn
+from mastod.actions.pagination import MAX_PAGES, PAGINATED
 from mastod.rpc.params import InvalidParams, check
 from mastod.rpc.registry import Registry
 
@@ -29,21 +31,33 @@ class ApiProvider(Protocol):
 
 
 def register_actions(
-    registry: Registry, actions: Iterable[ActionFn], client: ApiProvider, *, aliases: bool = True
+    registry: Registry,
+    actions: Iterable[ActionFn],
+    client: ApiProvider,
+    *,
+    aliases: bool = True,
+    hint_overrides: Mapping[str, Any] | None = None,
+    docs: Mapping[str, str] | None = None,
 ) -> None:
     for fn in actions:
         signature = inspect.signature(fn)
         own = list(signature.parameters.values())
         if not own or own[0].name != "api":
             raise TypeError(f"action {fn.__name__} must take `api` as its first parameter")
-        hints = {k: v for k, v in typing.get_type_hints(fn).items() if k != "api"}
-        hints.update(base_url=str | None, access_token=str | None)
+        hints = {
+            k: v for k, v in typing.get_type_hints(fn, include_extras=True).items() if k != "api"
+        }
+        hints.update(base_url=str | None, access_token=str | None, **(hint_overrides or {}))
+        scope = SCOPES.get(fn.__name__)
         registry.add(
             _bind(fn, client),
             name=fn.__name__,
             signature=signature.replace(parameters=[*own[1:], *_OVERRIDES]),
             hints=hints,
             aliases=[f"mastodon.{fn.__name__}"] if aliases else [],
+            docs={**param_docs(fn.__name__), **(docs or {})},
+            scope=scope.name if scope else None,
+            scope_optional=scope.optional if scope else False,
         )
 
 
@@ -66,7 +80,22 @@ def register_paginate(registry: Registry, paginate: ActionFn, client: ApiProvide
         return await paginate(api, method, params, *args, **kwargs)
 
     functools.update_wrapper(checked, paginate)
-    register_actions(registry, [checked], client, aliases=False)
+    names = tuple(sorted(PAGINATED)) + tuple(f"mastodon.{name}" for name in sorted(PAGINATED))
+    docs = {
+        "method": "The list method to page through (its `mastodon.` alias works too).",
+        "params": "Its parameters, by name (path ones such as `account_id` on every call).",
+        "pages": f"How many pages to fetch, 1 to {MAX_PAGES} (default: 1).",
+        "direction": "`next`: older items; `prev`: newer items.",
+        "cursor": "A `next` or `prev` object of an earlier call, to go on from there.",
+    }
+    register_actions(
+        registry,
+        [checked],
+        client,
+        aliases=False,
+        hint_overrides={"method": Literal.__getitem__(names)},
+        docs=docs,
+    )
 
 
 def _bind(fn: ActionFn, client: ApiProvider) -> ActionFn:

@@ -2,7 +2,11 @@
 incoming value and the JSON Schema that `rpc.discover` publishes, so the two cannot disagree.
 
 The vocabulary is deliberately small: str, int, float, bool, None, Any, unions, `Literal` of
-strings, `list[X]` (and the read-only sequence ABCs) and `dict[str, X]` (and `Mapping`).
+strings, `list[X]` (and the read-only sequence ABCs), `dict[str, X]` (and `Mapping`) and
+`TypedDict` (an object with known keys; unknown keys are refused).
+
+An integer parameter also takes an integral float (`2.0`): JSON Schema counts it as an
+integer, and clients whose numbers are all floats send it so.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import collections.abc
 import types
 import typing
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 _LIST_ORIGINS = (list, tuple, collections.abc.Sequence, collections.abc.Iterable)
 _DICT_ORIGINS = (dict, collections.abc.Mapping)
@@ -34,9 +38,16 @@ def json_schema(tp: Any) -> dict[str, Any]:
         return {"type": "number"}
     if tp is str:
         return {"type": "string"}
+    if typing.is_typeddict(tp):
+        return _typeddict_schema(tp)
+    if typing.get_origin(tp) is Annotated:
+        base, *extras = typing.get_args(tp)
+        return {**json_schema(base), **_bounds(extras)}
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is Literal:
+        if all(isinstance(arg, str) for arg in args):  # typed, for generated clients
+            return {"type": "string", "enum": list(args)}
         return {"enum": list(args)}
     if origin in (Union, types.UnionType):
         return _union_schema([json_schema(arg) for arg in args])
@@ -50,6 +61,43 @@ def json_schema(tp: Any) -> dict[str, Any]:
     if tp is list:
         return {"type": "array"}
     raise TypeError(f"unsupported parameter annotation: {tp!r}")
+
+
+def _bounds(extras: list[Any]) -> dict[str, int]:
+    """`minimum`/`maximum` of the Annotated metadata that has them (e.g. actions' `Range`)."""
+    found: dict[str, int] = {}
+    for extra in extras:
+        for key in ("minimum", "maximum"):
+            value = getattr(extra, key, None)
+            if isinstance(value, int):
+                found[key] = value
+    return found
+
+
+def _check_bounds(value: Any, bounds: dict[str, int], where: str) -> Any:
+    low, high = bounds.get("minimum"), bounds.get("maximum")
+    if isinstance(value, int) and (
+        (low is not None and value < low) or (high is not None and value > high)
+    ):
+        if high is None:
+            raise InvalidParams(f"{where}: must be at least {low}, got {value}")
+        if low is None:
+            raise InvalidParams(f"{where}: must be at most {high}, got {value}")
+        raise InvalidParams(f"{where}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def _typeddict_schema(tp: Any) -> dict[str, Any]:
+    hints = typing.get_type_hints(tp)
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {name: json_schema(hint) for name, hint in hints.items()},
+        "additionalProperties": False,
+    }
+    required = [name for name in hints if name in tp.__required_keys__]
+    if required:
+        schema["required"] = required
+    return schema
 
 
 def _union_schema(schemas: list[dict[str, Any]]) -> dict[str, Any]:
@@ -82,6 +130,8 @@ def check(value: Any, tp: Any, where: str) -> Any:
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
         raise _wrong(where, "an integer", value)
     if tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -93,6 +143,11 @@ def check(value: Any, tp: Any, where: str) -> Any:
                 _valid_unicode(value, where)
             return value
         raise _wrong(where, "a string", value)
+    if typing.is_typeddict(tp):
+        return _check_typeddict(value, tp, where)
+    if typing.get_origin(tp) is Annotated:
+        base, *extras = typing.get_args(tp)
+        return _check_bounds(check(value, base, where), _bounds(extras), where)
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is Literal:
@@ -101,6 +156,9 @@ def check(value: Any, tp: Any, where: str) -> Any:
         allowed = ", ".join(repr(a) for a in args)
         raise InvalidParams(f"{where}: must be one of {allowed}, got {_show(value)}")
     if origin in (Union, types.UnionType):
+        present = [arg for arg in args if arg is not type(None)]
+        if len(present) == 1 and value is not None:  # `X | None`: X's own error is clearer
+            return check(value, present[0], where)
         for arg in args:
             try:
                 return check(value, arg, where)
@@ -120,12 +178,29 @@ def check(value: Any, tp: Any, where: str) -> Any:
     raise TypeError(f"unsupported parameter annotation: {tp!r}")
 
 
+def _check_typeddict(value: Any, tp: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _wrong(where, "an object", value)
+    hints = typing.get_type_hints(tp)
+    unknown = sorted(set(value) - set(hints))
+    if unknown:
+        raise InvalidParams(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(hints)})")
+    missing = [name for name in hints if name in tp.__required_keys__ and name not in value]
+    if missing:
+        raise InvalidParams(f"{where}.{missing[0]}: is required")
+    return {k: check(v, hints[k], f"{where}.{k}") for k, v in value.items()}
+
+
 def _describe(tp: Any) -> str:
     schema = json_schema(tp)
     choices = [v for part in schema.get("anyOf", [schema]) for v in part.get("enum", [])]
     if choices:  # an optional Literal: say which values would do
         nullable = any(part.get("type") == "null" for part in schema.get("anyOf", []))
         return "one of " + ", ".join(repr(c) for c in choices) + (" or null" if nullable else "")
+    if "anyOf" in schema:
+        each = [k for sub in schema["anyOf"] if isinstance(k := sub.get("type"), str)]
+        if len(each) == len(schema["anyOf"]):
+            return " or ".join(each)
     kinds = schema.get("type")
     if isinstance(kinds, list):
         return " or ".join(kinds)

@@ -7,9 +7,10 @@ against its annotations, and `openrpc` publishes it.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import typing
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ class Param:
     required: bool
     default: Any
     positional: bool  # may be given by position (else keyword-only)
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,8 @@ class Method:
     result: Any
     summary: str
     description: str
+    scope: str | None = None  # the OAuth scope its Mastodon call needs (actions only)
+    scope_optional: bool = False  # it also works without a token
 
     def check(self, bound: inspect.BoundArguments) -> None:
         """Validate bound argument values against the annotations, in place."""
@@ -59,9 +63,15 @@ class Registry:
         signature: inspect.Signature | None = None,
         hints: dict[str, Any] | None = None,
         aliases: Iterable[str] = (),
+        docs: Mapping[str, str] | None = None,
+        scope: str | None = None,
+        scope_optional: bool = False,
     ) -> Method:
-        """Register `fn`; `signature`/`hints` describe it when it is an adapter."""
-        method = describe(fn, name=name, signature=signature, hints=hints)
+        """Register `fn`; `signature`/`hints` describe it when it is an adapter, `docs` its
+        parameters by name, `scope` the OAuth scope it needs."""
+        method = describe(fn, name=name, signature=signature, hints=hints, docs=docs)
+        if scope is not None:
+            method = dataclasses.replace(method, scope=scope, scope_optional=scope_optional)
         if method.name in self._methods or method.name in self._aliases:
             raise ValueError(f"duplicate RPC method {method.name!r}")
         self._methods[method.name] = method
@@ -95,9 +105,10 @@ def describe(
     name: str | None = None,
     signature: inspect.Signature | None = None,
     hints: dict[str, Any] | None = None,
+    docs: Mapping[str, str] | None = None,
 ) -> Method:
     sig = signature or inspect.signature(fn)
-    resolved = hints if hints is not None else typing.get_type_hints(fn)
+    resolved = hints if hints is not None else typing.get_type_hints(fn, include_extras=True)
     plist: list[Param] = []
     for p in sig.parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
@@ -111,6 +122,7 @@ def describe(
                 required=p.default is p.empty,
                 default=None if p.default is p.empty else p.default,
                 positional=p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD),
+                description=(docs or {}).get(p.name, ""),
             )
         )
     doc = inspect.getdoc(fn) or ""

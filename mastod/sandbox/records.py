@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass
@@ -30,6 +31,9 @@ class Account:
     language: str | None = None
     avatar: str | None = None
     header: str | None = None
+    avatar_description: str = ""
+    header_description: str = ""
+    attribution_domains: list[str] = field(default_factory=list)
     email: str | None = None
     confirmed: bool = True
 
@@ -51,6 +55,29 @@ class Status:
     tags: list[str] = field(default_factory=list)
     mention_ids: list[str] = field(default_factory=list)
     app_id: str | None = None
+    poll: Poll | None = None
+    quoted_status_id: str | None = None
+    quote_policy: str = "public"
+
+
+@dataclass
+class Poll:
+    id: str
+    options: list[str]
+    expires_at: datetime
+    multiple: bool = False
+    hide_totals: bool = False
+
+
+@dataclass
+class ScheduledStatus:
+    """A post kept until `scheduled_at`; `params` are the creation params Mastodon stores."""
+
+    id: str
+    account_id: str
+    scheduled_at: datetime
+    params: dict[str, Any]
+    media_ids: list[str] = field(default_factory=list)
 
 
 @dataclass

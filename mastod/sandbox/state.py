@@ -36,6 +36,8 @@ class Sandbox:
     * `record_responses`: also keep each response (off by default, it costs memory);
     * `force_async_media`: every v2 upload answers 202;
     * `media_processing_polls`: how many `GET /api/v1/media/:id` answer 206 before 200;
+    * `registration_min_age`: an instance with a minimum age requires `date_of_birth` at
+      registration (None: no minimum, as most instances);
     * `push_retry_delays`: seconds to wait before each retry of a failed Web Push (Mastodon
       retries five times, over hours); every attempt is kept in `push_deliveries` (as many
       as `record_limit` allows);
@@ -70,6 +72,8 @@ class Sandbox:
         self.tokens: dict[str, r.Token] = {}
         self.auth_codes: dict[str, r.AuthCode] = {}
         self.push_subscriptions: dict[str, r.PushSubscription] = {}
+        self.scheduled_statuses: dict[str, r.ScheduledStatus] = {}
+        self.registration_min_age: int | None = None
         self.idempotency: dict[Pair, tuple[str, float]] = {}
         self.blobs: dict[str, tuple[str, bytes]] = {}
         self.recorded: list[RecordedRequest] = []

@@ -305,10 +305,10 @@ ROWS: list[tuple[str, dict[str, Any], str, str, Pairs, Callable[[Any], bool]]] =
     ),
     (
         "get_home_timeline",
-        {"limit": 3},
+        {"limit": 3, "local": True},
         "GET",
         "/api/v1/timelines/home",
-        [("local", "false"), ("only_media", "false"), ("limit", "3")],
+        [("limit", "3")],
         many(status),
     ),
     (
@@ -384,7 +384,7 @@ ROWS: list[tuple[str, dict[str, Any], str, str, Pairs, Callable[[Any], bool]]] =
         "pin_account",
         {"account_id": "{bob}"},
         "POST",
-        "/api/v1/accounts/{bob}/pin",
+        "/api/v1/accounts/{bob}/endorse",
         [],
         relationship,
     ),
@@ -532,7 +532,7 @@ ROWS: list[tuple[str, dict[str, Any], str, str, Pairs, Callable[[Any], bool]]] =
         "unpin_account",
         {"account_id": "{bob}"},
         "POST",
-        "/api/v1/accounts/{bob}/unpin",
+        "/api/v1/accounts/{bob}/unendorse",
         [],
         relationship,
     ),
@@ -750,6 +750,341 @@ ROWS: list[tuple[str, dict[str, Any], str, str, Pairs, Callable[[Any], bool]]] =
         "/api/v1/media/{media}",
         [("description", "new"), ("thumbnail", PIXEL_PART)],
         lambda v: one_of("media")(v) and v["description"] == "new",
+    ),
+]
+
+
+# -- the optional parameters beyond the reference (issue 11): one row each, sent only when given
+
+ROWS += [
+    (
+        "follow_account",  # nothing given: nothing sent, so an existing follow keeps its bell
+        {"account_id": "{carol}"},
+        "POST",
+        "/api/v1/accounts/{carol}/follow",
+        [],
+        lambda v: relationship(v) and v["following"] is True,
+    ),
+    (
+        "follow_account",
+        {"account_id": "{bob}", "languages": ["en", "de"]},
+        "POST",
+        "/api/v1/accounts/{bob}/follow",
+        [("languages[]", "en"), ("languages[]", "de")],
+        lambda v: relationship(v) and v["languages"] == ["en", "de"],
+    ),
+    (
+        "get_home_timeline",
+        {"since_id": "1", "only_media": True},
+        "GET",
+        "/api/v1/timelines/home",
+        [("limit", "20"), ("since_id", "1")],
+        many(status),
+    ),
+    (
+        "get_public_timeline",
+        {"since_id": "1"},
+        "GET",
+        "/api/v1/timelines/public",
+        [
+            ("local", "false"),
+            ("remote", "false"),
+            ("only_media", "false"),
+            ("limit", "20"),
+            ("since_id", "1"),
+        ],
+        many(status),
+    ),
+    (
+        "get_hashtag_timeline",
+        {
+            "hashtag": "introductions",
+            "since_id": "1",
+            "any": ["fediverse"],
+            "all": ["introductions"],
+            "none": ["mastod"],
+            "remote": False,
+        },
+        "GET",
+        "/api/v1/timelines/tag/introductions",
+        [
+            ("local", "false"),
+            ("only_media", "false"),
+            ("limit", "20"),
+            ("since_id", "1"),
+            ("any[]", "fediverse"),
+            ("all[]", "introductions"),
+            ("none[]", "mastod"),
+            ("remote", "false"),
+        ],
+        many(lambda v: status(v) and "introductions" in {t["name"] for t in v["hashtags"]}),
+    ),
+    (
+        "get_list_timeline",
+        {"list_id": "{list}", "since_id": "1"},
+        "GET",
+        "/api/v1/timelines/list/{list}",
+        [("limit", "20"), ("since_id", "1")],
+        many(status),
+    ),
+    (
+        "get_list_accounts",  # min_id is not read by the endpoint: not sent
+        {"list_id": "{list}", "min_id": "5", "since_id": "0", "limit": 0},
+        "GET",
+        "/api/v1/lists/{list}/accounts",
+        [("limit", "0"), ("since_id", "0")],
+        many(account),
+    ),
+    (
+        "get_bookmarked_statuses",
+        {"since_id": "0"},
+        "GET",
+        "/api/v1/bookmarks",
+        [("limit", "20"), ("since_id", "0")],
+        many(status),
+    ),
+    (
+        "get_favourited_statuses",
+        {"since_id": "0"},
+        "GET",
+        "/api/v1/favourites",
+        [("limit", "20"), ("since_id", "0")],
+        lambda v: v == [],
+    ),
+    (
+        "get_conversations",
+        {"since_id": "0"},
+        "GET",
+        "/api/v1/conversations",
+        [("limit", "20"), ("since_id", "0")],
+        many(conversation),
+    ),
+    (
+        "get_notifications",
+        {
+            "since_id": "0",
+            "types": ["mention", "follow"],
+            "exclude_types": ["poll"],
+            "account_id": "{bob}",
+        },
+        "GET",
+        "/api/v1/notifications",
+        [
+            ("limit", "20"),
+            ("since_id", "0"),
+            ("types[]", "mention"),
+            ("types[]", "follow"),
+            ("exclude_types[]", "poll"),
+            ("account_id", "{bob}"),
+        ],
+        many(lambda v: one_of("notification")(v) and v["type"] in ("mention", "follow")),
+    ),
+    (
+        "get_statuses",
+        {
+            "account_id": "{alice}",
+            "since_id": "0",
+            "tagged": "mastod",
+            "only_media": True,
+            "exclude_replies": True,
+            "exclude_reblogs": True,
+            "pinned": False,
+        },
+        "GET",
+        "/api/v1/accounts/{alice}/statuses",
+        [
+            ("limit", "20"),
+            ("since_id", "0"),
+            ("pinned", "false"),
+            ("tagged", "mastod"),
+            ("only_media", "true"),
+            ("exclude_replies", "true"),
+            ("exclude_reblogs", "true"),
+        ],
+        lambda v: many(status)(v) and all(s["attachments"] for s in v),
+    ),
+    (
+        "mute_account",
+        {"account_id": "{carol}", "notifications": False, "duration": 3600},
+        "POST",
+        "/api/v1/accounts/{carol}/mute",
+        [("notifications", "false"), ("duration", "3600")],
+        lambda v: relationship(v) and v["muting"] and v["muting_notifications"] is False,
+    ),
+    (
+        "reblog_status",
+        {"status_id": "{greeting}", "visibility": "unlisted"},
+        "POST",
+        "/api/v1/statuses/{greeting}/reblog",
+        [("visibility", "unlisted")],
+        lambda v: status(v) and v["visibility"] == "unlisted",
+    ),
+    (
+        "remove_status",
+        {"status_id": "{s1}", "delete_media": True},
+        "DELETE",
+        "/api/v1/statuses/{s1}",
+        [("delete_media", "true")],
+        lambda v: status(v) and "text" in v,
+    ),
+    (
+        "search",
+        {
+            "query": "sandbox",
+            "type": "statuses",
+            "resolve": False,
+            "account_id": "{bob}",
+            "exclude_unreviewed": True,
+        },
+        "GET",
+        "/api/v2/search",
+        [
+            ("q", "sandbox"),
+            ("type", "statuses"),
+            ("limit", "20"),
+            ("following", "false"),
+            ("resolve", "false"),
+            ("account_id", "{bob}"),
+            ("exclude_unreviewed", "true"),
+        ],
+        lambda v: (
+            search(v)
+            and all(s["account"]["id"] == v["statuses"][0]["account"]["id"] for s in v["statuses"])
+        ),
+    ),
+    (
+        "upload_media",
+        {"file": "{png}", "focus": "0.5,-0.25"},
+        "POST",
+        "/api/v2/media",
+        [("focus", "0.5,-0.25")],
+        lambda v: one_of("media")(v) and v["meta"]["focus"] == {"x": 0.5, "y": -0.25},
+    ),
+    (
+        "update_media",
+        {"media_id": "{media}", "focus": "-1,1"},
+        "PUT",
+        "/api/v1/media/{media}",
+        [("focus", "-1,1")],
+        lambda v: one_of("media")(v) and v["meta"]["focus"] == {"x": -1.0, "y": 1.0},
+    ),
+    (
+        "create_list",
+        {"title": "Family", "exclusive": True},
+        "POST",
+        "/api/v1/lists",
+        [("title", "Family"), ("replies_policy", "list"), ("exclusive", "true")],
+        lambda v: one_of("list")(v) and v["exclusive"] is True,
+    ),
+    (
+        "update_list",
+        {"list_id": "{list}", "title": "Close friends", "exclusive": False},
+        "PUT",
+        "/api/v1/lists/{list}",
+        [("title", "Close friends"), ("exclusive", "false")],
+        lambda v: one_of("list")(v) and v["exclusive"] is False,
+    ),
+    (
+        "update_account",
+        {
+            "hide_collections": True,
+            "indexable": False,
+            "attribution_domains": ["example.com", "blog.example.org"],
+            "avatar_description": "a cat",
+            "header_description": "a lake",
+        },
+        "PATCH",
+        "/api/v1/accounts/update_credentials",
+        [
+            ("hide_collections", "true"),
+            ("indexable", "false"),
+            ("attribution_domains[]", "example.com"),
+            ("attribution_domains[]", "blog.example.org"),
+            ("avatar_description", "a cat"),
+            ("header_description", "a lake"),
+        ],
+        lambda v: (
+            account(v)
+            and v["hide_collections"] is True
+            and v["indexable"] is False
+            and v["avatar_description"] == "a cat"
+            and v["source"]["attribution_domains"] == ["example.com", "blog.example.org"]
+        ),
+    ),
+    (
+        "register_account",
+        {
+            "username": "frank",
+            "email": "frank@sandbox.invalid",
+            "password": "correct horse battery",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "date_of_birth": "1990-04-01",
+            "invite_code": "WELCOME1",
+        },
+        "POST",
+        "/api/v1/accounts",
+        [
+            ("username", "frank"),
+            ("email", "frank@sandbox.invalid"),
+            ("password", "correct horse battery"),
+            ("locale", "en"),
+            ("date_of_birth", "1990-04-01"),
+            ("invite_code", "WELCOME1"),
+            ("agreement", "true"),
+        ],
+        one_of("token"),
+    ),
+    (
+        "publish_status",
+        {
+            "status": "Tea or coffee?",
+            "poll": {"options": ["tea", "coffee"], "expires_in": 3600.0, "multiple": True},
+            "language": "de",
+            "quote_approval_policy": "followers",
+        },
+        "POST",
+        "/api/v1/statuses",
+        [
+            ("status", "Tea or coffee?"),
+            ("poll[options][]", "tea"),
+            ("poll[options][]", "coffee"),
+            ("poll[expires_in]", "3600"),
+            ("poll[multiple]", "true"),
+            ("language", "de"),
+            ("quote_approval_policy", "followers"),
+        ],
+        lambda v: (
+            status(v)
+            and [o["title"] for o in v["poll"]["options"]] == ["tea", "coffee"]
+            and v["poll"]["multiple"] is True
+            and v["language"] == "de"
+            and v["quote_approval"]["automatic"] == ["followers"]
+        ),
+    ),
+    (
+        "publish_status",
+        {"status": "later", "scheduled_at": "2099-01-01T09:00:00Z"},
+        "POST",
+        "/api/v1/statuses",
+        [("status", "later"), ("scheduled_at", "2099-01-01T09:00:00Z")],
+        lambda v: (
+            isinstance(v, dict)
+            and v["scheduled_at"] == "2099-01-01T09:00:00.000Z"
+            and v["params"]["text"] == "later"
+        ),
+    ),
+    (
+        "publish_status",
+        {"status": "so true", "quoted_status_id": "{greeting}"},
+        "POST",
+        "/api/v1/statuses",
+        [("status", "so true"), ("quoted_status_id", "{greeting}")],
+        lambda v: (
+            status(v)
+            and v["quote"]["state"] == "accepted"
+            and v["quote"]["quoted_status"]["content"].count("welcome to the sandbox") == 1
+        ),
     ),
 ]
 

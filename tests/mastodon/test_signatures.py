@@ -23,7 +23,8 @@ REFERENCE = {
     "create_list": "title replies_policy='list'",
     "delete_list": "list_id",
     "dismiss_notifications": "notification_id=None",
-    "follow_account": "account_id notify=False reblogs=True",
+    # Mastodon applies notify/reblogs to an existing follow: None leaves them as they are
+    "follow_account": "account_id notify=None reblogs=None",
     "get_account": "account_id",
     "get_blocked_accounts": "max_id=None since_id=None limit=20",
     "get_bookmarked_statuses": "min_id=None max_id=None limit=20",
@@ -85,7 +86,51 @@ REFERENCE = {
     "update_media": "media_id file=None description=None thumbnail=None",
     "upload_media": "file description=None thumbnail=None",
 }
-EXTRAS = {"publish_status": ["idempotency_key"], "register_account": ["client_id", "client_secret"]}
+# Optional parameters beyond the reference (Mastodon's names), after the reference's own.
+EXTRAS = {
+    "create_list": ["exclusive"],
+    "follow_account": ["languages"],
+    "get_bookmarked_statuses": ["since_id"],
+    "get_conversations": ["since_id"],
+    "get_favourited_statuses": ["since_id"],
+    "get_hashtag_timeline": ["since_id", "any", "all", "none", "remote"],
+    "get_home_timeline": ["since_id"],
+    "get_list_accounts": ["since_id"],
+    "get_list_timeline": ["since_id"],
+    "get_notifications": ["since_id", "types", "exclude_types", "account_id"],
+    "get_public_timeline": ["since_id"],
+    "get_statuses": [
+        "since_id",
+        "pinned",
+        "tagged",
+        "only_media",
+        "exclude_replies",
+        "exclude_reblogs",
+    ],
+    "mute_account": ["notifications", "duration"],
+    "publish_status": [
+        "idempotency_key",
+        "poll",
+        "language",
+        "scheduled_at",
+        "quoted_status_id",
+        "quote_approval_policy",
+    ],
+    "reblog_status": ["visibility"],
+    "register_account": ["client_id", "client_secret", "date_of_birth", "invite_code"],
+    "remove_status": ["delete_media"],
+    "search": ["resolve", "account_id", "exclude_unreviewed"],
+    "update_account": [
+        "hide_collections",
+        "indexable",
+        "attribution_domains",
+        "avatar_description",
+        "header_description",
+    ],
+    "update_list": ["exclusive"],
+    "update_media": ["focus"],
+    "upload_media": ["focus"],
+}
 ACTIONS = {fn.__name__: fn for fn in collect()}
 LEAVES = {str, int, float, bool, type(None), Any}
 
@@ -94,6 +139,8 @@ def allowed(hint: Any) -> bool:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint in LEAVES:
         return True
+    if typing.is_typeddict(hint):
+        return all(allowed(value) for value in typing.get_type_hints(hint).values())
     if origin in (typing.Union, types.UnionType):
         return all(allowed(arg) for arg in args)
     if origin is typing.Literal:

@@ -50,6 +50,7 @@ def test_document_lists_every_method_with_its_params() -> None:
     ]
     assert add["result"]["schema"] == {"type": "integer"}
     assert methods["pick"]["params"][0]["schema"] == {
+        "type": "string",
         "enum": ["public", "private"],
         "default": "public",
     }

@@ -71,6 +71,11 @@ def _patch_oauth_token_grants(spec: dict[str, Any]) -> None:
     content["application/json"]["schema"]["required"] = ["grant_type"]
 
 
+def _patch_status_quote_any_of(spec: dict[str, Any]) -> None:
+    quote = spec["components"]["schemas"]["Status"]["properties"]["quote"]
+    quote["anyOf"] = quote.pop("oneOf")
+
+
 ERRATA: tuple[Erratum, ...] = (
     Erratum(
         "push-subscription-entity",
@@ -79,6 +84,14 @@ ERRATA: tuple[Erratum, ...] = (
         "(the recorded 4.6.4 answer has 7 keys, no `update`); the schema types `id` as string, "
         "lacks `policy` and requires every alert type.",
         _patch_push_subscription,
+    ),
+    Erratum(
+        "status-quote-any-of",
+        "Status.quote is oneOf Quote/ShallowQuote/null, but both objects require only `state` "
+        "and allow other keys, so every Quote (`state` + `quoted_status`, what "
+        "REST::StatusSerializer renders for a post fetched directly, docs entities/Quote) also "
+        "matches ShallowQuote and oneOf rejects it; anyOf is what the server sends.",
+        _patch_status_quote_any_of,
     ),
     Erratum(
         "v1-filters-list",

@@ -13,6 +13,7 @@ from mastod.sandbox.state import Sandbox
 from mastod.sandbox.text import hashtags, mentioned_usernames
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
+QUOTABLE = ("public", "unlisted")
 
 
 def post_status(
@@ -27,6 +28,9 @@ def post_status(
     media_ids: Sequence[str] = (),
     language: str | None = None,
     app_id: str | None = None,
+    poll: r.Poll | None = None,
+    quoted_status_id: str | None = None,
+    quote_policy: str | None = None,
 ) -> r.Status:
     """Create a status, with its tags, mentions, media, conversation and notifications."""
     parent = _parent(sb, actor, in_reply_to_id)
@@ -34,7 +38,7 @@ def post_status(
     visibility = visibility or sb.account(actor).privacy
     if visibility not in VISIBILITIES:
         raise invalid("Visibility is not included in the list")
-    if not text.strip() and not media:
+    if not text.strip() and not media and poll is None:
         raise invalid("Text can't be blank")
     if len(text) + len(spoiler_text) > MAX_CHARACTERS:
         raise invalid(f"Text character limit of {MAX_CHARACTERS} exceeded")
@@ -54,6 +58,10 @@ def post_status(
         tags=[sb.tag(name).name for name in hashtags(text)],
         mention_ids=mentions,
         app_id=app_id,
+        poll=poll,
+        quoted_status_id=quoted_status_id,
+        # private and direct posts can never be quoted by others (Mastodon forces `nobody`)
+        quote_policy=(quote_policy or "public") if visibility in QUOTABLE else "nobody",
     )
     sb.statuses[status.id] = status
     for m in media:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
 
 from mastod.sandbox import records as r
 from mastod.sandbox.auth import Caller, caller
-from mastod.sandbox.constants import MAX_PROFILE_FIELDS
+from mastod.sandbox.constants import (
+    MAX_ATTRIBUTION_DOMAINS,
+    MAX_IMAGE_DESCRIPTION,
+    MAX_PROFILE_FIELDS,
+)
 from mastod.sandbox.errors import invalid, not_found
 from mastod.sandbox.ops.visibility import has_media, has_tag, visible
 from mastod.sandbox.pagination import paginate
@@ -44,13 +49,20 @@ async def update_credentials(request: web.Request) -> web.Response:
 
 def _profile_changes(p: Params) -> dict[str, Any]:
     changes: dict[str, Any] = {}
-    for name, limit in (("display_name", 30), ("note", 500)):
+    for name, limit in (
+        ("display_name", 30),
+        ("note", 500),
+        ("avatar_description", MAX_IMAGE_DESCRIPTION),
+        ("header_description", MAX_IMAGE_DESCRIPTION),
+    ):
         value = p.string(name)
         if value is not None:
             if len(value) > limit:
                 label = name.replace("_", " ").capitalize()
                 raise invalid(f"{label} is too long (maximum is {limit} characters)")
             changes[name] = value
+    if p.has("attribution_domains"):
+        changes["attribution_domains"] = _domains(p.array("attribution_domains"))
     for name in ("locked", "bot", "discoverable", "hide_collections", "indexable"):
         if p.has(name):
             changes[name] = p.flag(name, False)
@@ -67,6 +79,17 @@ def _profile_changes(p: Params) -> dict[str, Any]:
     if p.has("fields_attributes"):
         changes["fields"] = _fields(p.data["fields_attributes"])
     return changes
+
+
+def _domains(given: list[str]) -> list[str]:
+    """`attribution_domains`: host names, at most ten (`Account#attribution_domains`)."""
+    domains = [d.strip().lower() for d in given if d.strip()]
+    if len(domains) > MAX_ATTRIBUTION_DOMAINS:
+        raise invalid(f"Attribution domains must not be more than {MAX_ATTRIBUTION_DOMAINS}")
+    for domain in domains:
+        if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
+            raise invalid(f"Attribution domains {domain} is not a valid domain")
+    return domains
 
 
 def _fields(raw: Any) -> list[tuple[str, str]]:

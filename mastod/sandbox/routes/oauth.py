@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections.abc import Callable
+from datetime import date
 
 from aiohttp import web
 
@@ -185,6 +187,25 @@ async def register(request: web.Request) -> web.Response:
     return ok(token(row))
 
 
+def _check_age(sb: Sandbox, born: str | None, add: Callable[[str, str, str], None]) -> None:
+    """With `registration_min_age` set, `date_of_birth` (YYYY-MM-DD) is required and checked
+    (`User#date_of_birth` validations of Mastodon 4.4+)."""
+    if sb.registration_min_age is None:
+        return
+    if not born:
+        add("date_of_birth", "ERR_BLANK", "can't be blank")
+        return
+    try:
+        day = date.fromisoformat(born)
+    except ValueError:
+        add("date_of_birth", "ERR_INVALID", "is invalid")
+        return
+    today = sb.now().date()
+    age = today.year - day.year - ((today.month, today.day) < (day.month, day.day))
+    if age < sb.registration_min_age:
+        add("date_of_birth", "ERR_BELOW_LIMIT", "is below the age limit")
+
+
 def _registration_problems(
     sb: Sandbox, username: str, email: str, p: Params
 ) -> dict[str, list[dict[str, str]]]:
@@ -219,6 +240,7 @@ def _registration_problems(
         add("password", "ERR_TOO_LONG", "is too long (maximum is 72 characters)")
     if not p.flag("agreement", False):
         add("agreement", "ERR_ACCEPTED", "must be accepted")
+    _check_age(sb, p.string("date_of_birth"), add)
     locale = p.string("locale")
     if locale and not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", locale):
         add("locale", "ERR_INCLUSION", "is not included in the list")

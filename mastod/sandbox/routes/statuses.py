@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from mastod.sandbox import records as r
 from mastod.sandbox.auth import Caller, caller
 from mastod.sandbox.constants import IDEMPOTENCY_TTL
-from mastod.sandbox.errors import not_found, unprocessable
+from mastod.sandbox.errors import invalid, not_found
+from mastod.sandbox.ops.compose import (
+    poll_from,
+    quote_policy,
+    quote_target,
+    schedule_time,
+    scheduled_params,
+)
 from mastod.sandbox.ops.posting import delete_status, post_status
 from mastod.sandbox.ops.visibility import can_see, visible
 from mastod.sandbox.pagination import paginate
+from mastod.sandbox.params import Params
 from mastod.sandbox.respond import ok, paged
 from mastod.sandbox.views.accounts import account
-from mastod.sandbox.views.statuses import status
+from mastod.sandbox.views.statuses import scheduled_status, status
 
 routes = web.RouteTableDef()
 
@@ -38,10 +48,12 @@ async def create_status(request: web.Request) -> web.Response:
             if earlier is not None:
                 return ok(status(c.view, earlier))
     p = c.params
-    for unsupported in ("poll", "scheduled_at"):
-        if p.has(unsupported):
-            raise unprocessable(f"The sandbox does not support {unsupported} yet")
     assert c.token is not None
+    media_ids = p.array("media_ids")
+    poll = poll_from(c.sb, p, media_ids)
+    policy = quote_policy(p)
+    if p.string("scheduled_at"):
+        return ok(_schedule(c, p, media_ids))
     created = post_status(
         c.sb,
         c.me,
@@ -50,13 +62,36 @@ async def create_status(request: web.Request) -> web.Response:
         sensitive=p.flag("sensitive", False),
         spoiler_text=p.text("spoiler_text"),
         in_reply_to_id=p.string("in_reply_to_id") or None,
-        media_ids=p.array("media_ids"),
+        media_ids=media_ids,
         language=p.string("language") or None,
         app_id=c.token.app_id,
+        poll=poll,
+        quoted_status_id=quote_target(c.sb, c.me, p.string("quoted_status_id")),
+        quote_policy=policy,
     )
     if key:
         c.sb.idempotency[(c.me, key)] = (created.id, now)
     return ok(status(c.view, created))
+
+
+def _schedule(c: Caller, p: Params, media_ids: list[str]) -> dict[str, Any]:
+    """Keep the post for later and answer the ScheduledStatus (the post is never published:
+    the sandbox runs no scheduler)."""
+    at = schedule_time(c.sb, p.text("scheduled_at"))
+    if not p.text("status").strip() and not media_ids and not p.has("poll"):
+        raise invalid("Text can't be blank")
+    quote_target(c.sb, c.me, p.string("quoted_status_id"))
+    visibility = p.string("visibility") or c.sb.account(c.me).privacy
+    app_id = c.token.app_id if c.token is not None else None
+    row = r.ScheduledStatus(
+        c.sb.next_id("scheduled_status"),
+        c.me,
+        at,
+        scheduled_params(p, app_id, visibility),
+        [m for m in media_ids if m in c.sb.media],
+    )
+    c.sb.scheduled_statuses[row.id] = row
+    return scheduled_status(c.view, row)
 
 
 @routes.get("/api/v1/statuses/{id}")

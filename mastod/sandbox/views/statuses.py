@@ -74,7 +74,9 @@ def _frame(
         "tags": tags,
         "emojis": [],
         "card": None,
-        "poll": None,
+        "poll": _poll(v, s.poll) if s.poll is not None else None,
+        "quote": _quote(v, s.quoted_status_id) if s.reblog_of_id is None else None,
+        "quote_approval": _quote_approval(v, s),
     }
 
 
@@ -138,4 +140,55 @@ def media_attachment(v: View, m: r.Media) -> dict[str, Any]:
         "meta": meta,
         "description": m.description,
         "blurhash": _BLURHASH if m.processed and m.type != "audio" else None,
+    }
+
+
+def _poll(v: View, poll: r.Poll) -> dict[str, Any]:
+    return {
+        "id": poll.id,
+        "expires_at": iso(poll.expires_at),
+        "expired": poll.expires_at <= v.sb.now(),
+        "multiple": poll.multiple,
+        "votes_count": 0,
+        "voters_count": 0 if poll.multiple else None,
+        "options": [
+            {"title": title, "votes_count": None if poll.hide_totals else 0}
+            for title in poll.options
+        ],
+        "emojis": [],
+        **({"voted": False, "own_votes": []} if v.viewer is not None else {}),
+    }
+
+
+def _quote(v: View, quoted_status_id: str | None) -> dict[str, Any] | None:
+    if quoted_status_id is None:
+        return None
+    quoted = v.sb.statuses.get(quoted_status_id)
+    if quoted is None:
+        return {"state": "deleted", "quoted_status": None}
+    return {"state": "accepted", "quoted_status": status(v, quoted)}
+
+
+def _quote_approval(v: View, s: r.Status) -> dict[str, Any]:
+    automatic = {"public": ["public"], "followers": ["followers"]}.get(s.quote_policy, [])
+    if v.viewer is None:
+        current = "unknown"
+    elif (
+        v.viewer == s.account_id
+        or "public" in automatic
+        or ("followers" in automatic and v.sb.is_following(v.viewer, s.account_id))
+    ):
+        current = "automatic"
+    else:
+        current = "denied"
+    return {"automatic": automatic, "manual": [], "current_user": current}
+
+
+def scheduled_status(v: View, row: r.ScheduledStatus) -> dict[str, Any]:
+    """A ScheduledStatus: the post kept for later, with the params it was created with."""
+    return {
+        "id": row.id,
+        "scheduled_at": iso(row.scheduled_at),
+        "params": row.params,
+        "media_attachments": [media_attachment(v, v.sb.media[m]) for m in row.media_ids],
     }
