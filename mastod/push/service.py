@@ -157,6 +157,7 @@ class PushService:
             "pushes": {
                 "accepted": receiver.accepted if receiver else 0,
                 "rejected": receiver.rejected if receiver else 0,
+                "replayed": receiver.replayed if receiver else 0,
             },
         }
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from mastod.actions._registry import ActionFn
+from mastod.logs import secret_registered
 from mastod.rpc.params import InvalidParams, check
 from mastod.rpc.registry import Registry
 
@@ -74,6 +75,7 @@ def _bind(fn: ActionFn, client: ApiProvider) -> ActionFn:
     async def call(
         *args: Any, base_url: str | None = None, access_token: str | None = None, **kwargs: Any
     ) -> Any:
-        return await fn(client.api(base_url, access_token), *args, **kwargs)
+        with secret_registered(access_token):  # masked in every log line while the call runs
+            return await fn(client.api(base_url, access_token), *args, **kwargs)
 
     return call
