@@ -22,9 +22,11 @@ from mastod import __version__
 from mastod.actions._registry import collect
 from mastod.actions.pagination import paginate
 from mastod.config import Config
+from mastod.listeners import GuardedSite
 from mastod.logs import get_logger
 from mastod.mastodon.client import MastodonClient
 from mastod.mastodon.errors import MastodonError
+from mastod.mastodon.uploads import upload_reader
 from mastod.notify.hub import Hub
 from mastod.notify.intake import Intake
 from mastod.notify.sources import Sources
@@ -89,7 +91,7 @@ class Daemon:
 def build(config: Config, *, rpc_token: str | None) -> Daemon:
     state = DaemonState(config)
     tasks = TaskSet("rpc")
-    client = MastodonClient(config.mastodon)
+    client = MastodonClient(config.mastodon, uploads=upload_reader(config))
     registry = Registry()
     register_actions(registry, collect(), client)
     register_paginate(registry, paginate, client)
@@ -101,22 +103,24 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
     register_subscriptions(registry, hub)
     state.subscribers = lambda: hub.subscriber_count
     state.notifications = sources.state
-    dispatcher = Dispatcher(registry)
     rpc = config.rpc
+    dispatcher = Dispatcher(
+        registry,
+        max_frame_bytes=rpc.max_frame_bytes,
+        max_batch=rpc.max_batch,
+        max_inline_bytes=config.media.max_bytes,
+    )
     app = create_rpc_app(
         dispatcher,
         token=rpc_token if rpc.require_token else None,
         allowed_hosts=(*rpc.allowed_hosts, *([rpc.http.host] if rpc.http else [])),
-        max_frame_bytes=rpc.max_frame_bytes,
         tasks=tasks,
         health=state.health,
         events=events_handler(hub),
     )
     unix = None
     if rpc.unix_socket is not None:
-        unix = UnixServer(
-            rpc.unix_socket, dispatcher, max_frame_bytes=rpc.max_frame_bytes, tasks=tasks
-        )
+        unix = UnixServer(rpc.unix_socket, dispatcher, tasks=tasks)
 
     async def client_ctx(_: web.Application) -> AsyncIterator[None]:
         await client.start()
@@ -196,7 +200,10 @@ async def serve(config: Config, *, rpc_token: str | None) -> None:
     watchdog: asyncio.Task[None] | None = None
     try:
         if config.rpc.http is not None:
-            site = web.TCPSite(runner, config.rpc.http.host, config.rpc.http.port)
+            http = config.rpc.http
+            site = GuardedSite(
+                runner, http.host, http.port, read_timeout=http.read_timeout, label="rpc.http"
+            )
             await site.start()
             daemon.state.listeners["http"] = site.name
         daemon.state.ready = True

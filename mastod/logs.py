@@ -9,11 +9,13 @@ values and formatted tracebacks alike.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import logging
 import re
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
 import structlog
@@ -33,6 +35,7 @@ _SECRET_IN_TEXT = re.compile(
 )
 
 _secrets: set[str] = set()
+_scoped: collections.Counter[str] = collections.Counter()
 _secrets_pattern: re.Pattern[str] | None = None
 _secrets_lock = threading.Lock()
 _handler: logging.Handler | None = None
@@ -40,14 +43,39 @@ _handler: logging.Handler | None = None
 
 def register_secret(value: str | None) -> None:
     """Never log `value`: it is replaced by `[REDACTED]` wherever it appears from now on."""
-    global _secrets_pattern
     if not value or value in _secrets:
         return
     with _secrets_lock:
         _secrets.add(value)
-        # longest first, so a secret that contains another one is masked whole
-        ordered = sorted(_secrets, key=len, reverse=True)
-        _secrets_pattern = re.compile("|".join(map(re.escape, ordered)))
+        _recompile()
+
+
+@contextlib.contextmanager
+def secret_registered(value: str | None) -> Iterator[None]:
+    """Never log `value` while the block runs (a per-call token: masked for the call's
+    lifetime, then forgotten, so the set of secrets does not grow with every caller)."""
+    if not value:
+        yield
+        return
+    with _secrets_lock:
+        _scoped[value] += 1
+        _recompile()
+    try:
+        yield
+    finally:
+        with _secrets_lock:
+            _scoped[value] -= 1
+            if not _scoped[value]:
+                del _scoped[value]
+            _recompile()
+
+
+def _recompile() -> None:
+    """(lock held) One pattern of every secret, longest first, so a secret that contains
+    another one is masked whole."""
+    global _secrets_pattern
+    ordered = sorted(_secrets | _scoped.keys(), key=len, reverse=True)
+    _secrets_pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
 
 def redact_text(text: str) -> str:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from pyngrok import conf, ngrok
+from pyngrok import conf, installer, ngrok
 
 from mastod.config import NgrokConfig, WebhookConfig
 from mastod.logs import get_logger, redact_text, register_secret
@@ -156,9 +157,22 @@ class Tunnel:
             directory = self._state_dir / "ngrok"
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             binary = os.environ.get("PYNGROK_NGROK_PATH") or str(directory / "ngrok")
+            config_path = str(directory / "ngrok.yml")
+            # The agent's local API (which can stop the tunnel or open others on the account)
+            # on a loopback port nobody can guess instead of the well-known 4040, and no
+            # request inspection: captured pushes hold the webhook's secret path.
+            installer.install_default_config(
+                config_path,
+                {
+                    "agent": {
+                        "web_addr": f"127.0.0.1:{_free_loopback_port()}",
+                        "inspect_db_size": -1,
+                    }
+                },
+            )
             self._pyngrok = conf.PyngrokConfig(
                 ngrok_path=binary,
-                config_path=str(directory / "ngrok.yml"),
+                config_path=config_path,
                 auth_token=self._ngrok.auth_token,
                 region=self._ngrok.region,
             )
@@ -167,7 +181,7 @@ class Tunnel:
     def _open(self) -> str:
         """(thread) Open the tunnel; its public URL."""
         tunnel = ngrok.connect(
-            self._address, "http", name=TUNNEL_NAME, pyngrok_config=self._config()
+            self._address, "http", name=TUNNEL_NAME, pyngrok_config=self._config(), inspect=False
         )
         url = tunnel.public_url
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
@@ -188,6 +202,13 @@ class Tunnel:
         if url is not None:
             ngrok.disconnect(url, config)
         ngrok.kill(config)
+
+
+def _free_loopback_port() -> int:
+    """A port free on 127.0.0.1 now, chosen by the kernel."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _reason(exc: BaseException) -> str:

@@ -79,7 +79,7 @@ def test_empty_section_lacks_base_url(tmp_path: Path) -> None:
         (BASE + "rpc:\n  htp: {}\n", "rpc.htp: unknown key (expected one of: unix_socket, http,"),
         (
             BASE + "rpc:\n  http: {prot: 1}\n",
-            "rpc.http.prot: unknown key (expected one of: host, port)",
+            "rpc.http.prot: unknown key (expected one of: host, port, read_timeout)",
         ),
         (BASE + "colour: blue\n", "colour: unknown key (expected one of: mastodon, rpc,"),
         (BASE + "rpc:\n  http: {port: abc}\n", "rpc.http.port: must be an integer, got 'abc'"),

@@ -22,6 +22,10 @@ _MARK = "__mastod_action__"
 Id = str | int
 """Mastodon ids are opaque strings; integers are accepted and sent as their decimal text."""
 
+File = str | dict[str, Any]
+"""A file parameter: inline `{"data": "<base64>", "filename": ..., "mime_type"?: ...}`, or the
+absolute path of a file inside `media.upload_dirs` (see `mastod.mastodon.uploads`)."""
+
 
 def action(fn: F) -> F:
     """Mark `fn` as a Mastodon action."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mastod.actions._registry import Id, action
+from mastod.actions._registry import File, Id, action
 from mastod.actions._types import Limit, Privacy
 from mastod.mastodon.client import Api
 
@@ -70,8 +70,8 @@ async def update_account(
     bot: bool | None = None,
     display_name: str | None = None,
     note: str | None = None,
-    avatar: str | None = None,
-    header: str | None = None,
+    avatar: File | None = None,
+    header: File | None = None,
     locked: bool | None = None,
     privacy: Privacy | None = None,
     sensitive: bool | None = None,
@@ -85,7 +85,7 @@ async def update_account(
 ) -> dict[str, Any]:
     """Update the properties of the account associated to the access token."""
     # Mastodon's names: posting defaults live under `source[...]`, profile fields are
-    # `fields_attributes[i][name]`/`[value]`; avatar and header are local files (multipart).
+    # `fields_attributes[i][name]`/`[value]`; avatar and header are files (multipart).
     params = {
         "discoverable": discoverable,
         "bot": bot,

@@ -1,6 +1,7 @@
 """Media attachments: upload local files and update their description or thumbnail.
 
-File parameters are paths of local files, read and streamed by the daemon. Large media is
+File parameters are inline content or paths inside `media.upload_dirs`
+(`mastod.mastodon.uploads`). Large media is
 processed asynchronously by Mastodon; both actions return once it is ready to attach.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mastod.actions._registry import Id, action
+from mastod.actions._registry import File, Id, action
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import InvalidParam
 from mastod.mastodon.media import processed
@@ -17,9 +18,9 @@ from mastod.mastodon.media import processed
 @action
 async def upload_media(
     api: Api,
-    file: str,
+    file: File,
     description: str | None = None,
-    thumbnail: str | None = None,
+    thumbnail: File | None = None,
     focus: str | None = None,
 ) -> dict[str, Any]:
     """Upload media that can be used as attachments."""
@@ -32,9 +33,9 @@ async def upload_media(
 async def update_media(
     api: Api,
     media_id: Id,
-    file: str | None = None,
+    file: File | None = None,
     description: str | None = None,
-    thumbnail: str | None = None,
+    thumbnail: File | None = None,
     focus: str | None = None,
 ) -> dict[str, Any]:
     """Update a media attachment's description, focal point or thumbnail."""

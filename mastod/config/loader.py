@@ -255,6 +255,13 @@ def _read_secret(path: Path, key: str, forbidden: int, *, missing_ok: bool = Fal
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ConfigError(key, f"cannot read {_text(path)}: not a regular file")
+        if info.st_uid not in (os.geteuid(), 0):
+            # whoever owns it can change the token (or read it, whatever the mode says)
+            raise ConfigError(
+                key,
+                f"{_text(path)} is owned by another user (uid {info.st_uid}); it must belong "
+                "to the user mastod runs as (or root)",
+            )
         if stat.S_IMODE(info.st_mode) & forbidden:
             who = "other users" if forbidden == 0o004 else "group or other users"
             raise ConfigError(key, f"{_text(path)} is readable by {who} (chmod 600 it)")

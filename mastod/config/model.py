@@ -69,6 +69,13 @@ def _check_types(value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
+def _check_absolute(value: tuple[Path, ...]) -> tuple[Path, ...]:
+    for path in value:
+        if not path.is_absolute():
+            raise ValueError(f"{str(path)[:80]!r} is not an absolute path")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class MastodonConfig:
     base_url: str = field(metadata={"check": _check_base_url})
@@ -89,6 +96,7 @@ class MastodonConfig:
 class HttpConfig:
     host: str = "127.0.0.1"
     port: int = field(default=8765, metadata=_PORT)
+    read_timeout: float = 10.0  # seconds a request's headers and body may take to arrive
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +106,8 @@ class RpcConfig:
     token_file: Path = field(default_factory=lambda: default_state_dir() / "rpc.token")
     require_token: bool = True
     allowed_hosts: tuple[str, ...] = ()  # Host names accepted besides loopback ones
-    max_frame_bytes: int = 1024 * 1024
+    max_frame_bytes: int = 1024 * 1024  # calls with inline media: plus their base64 content
+    max_batch: int = 100  # calls in one batch frame
     shutdown_grace: float = 10.0  # seconds in-flight calls get on SIGTERM
 
 
@@ -119,6 +128,8 @@ class WebhookConfig:
     public_url: str | None = field(default=None, metadata={"check": _check_public_url})
     max_body_bytes: int = 64 * 1024
     unsubscribe_on_exit: bool = False
+    read_timeout: float = 10.0  # seconds a push's headers and body may take to arrive
+    max_connections: int = 256  # open at once; more are closed as soon as they are accepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +137,13 @@ class NgrokConfig:
     auth_token: str | None = field(default=None, repr=False)
     auth_token_file: Path | None = None
     region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaConfig:
+    # Directories whose files a caller may name in file parameters; empty: inline content only.
+    upload_dirs: tuple[Path, ...] = field(default=(), metadata={"check": _check_absolute})
+    max_bytes: int = 100 * 1024 * 1024  # decoded size of one file parameter
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +159,7 @@ class Config:
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     ngrok: NgrokConfig = field(default_factory=NgrokConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
     state_dir: Path = field(default_factory=default_state_dir)
     log: LogConfig = field(default_factory=LogConfig)
 

@@ -7,7 +7,6 @@ rate-limit policy (`transport`), maps failures (`responses`), and shapes results
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,6 @@ from mastod.mastodon.encoding import (
     encode_query,
     fill_path,
     form_pairs,
-    uploads,
 )
 from mastod.mastodon.errors import InvalidParam, UnexpectedResponse
 from mastod.mastodon.pagination import Links, Page, cursor_of, parse_links, same_instance
@@ -31,6 +29,7 @@ from mastod.mastodon.responses import decode
 from mastod.mastodon.sessions import SessionPool, normalize_base_url
 from mastod.mastodon.shaping import empty_to_none
 from mastod.mastodon.transport import SYSTEM_CLOCK, Clock, Outgoing, exchange, trace_config
+from mastod.mastodon.uploads import UploadReader
 
 VERBS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 _QUERY_VERBS = frozenset({"GET", "DELETE"})
@@ -44,10 +43,17 @@ class MastodonClient:
     """
 
     def __init__(
-        self, config: MastodonConfig, *, user_agent: str | None = None, clock: Clock = SYSTEM_CLOCK
+        self,
+        config: MastodonConfig,
+        *,
+        user_agent: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        uploads: UploadReader | None = None,
     ) -> None:
+        """`uploads` reads file parameters; by default inline content only."""
         self.config = config
         self.clock = clock
+        self.uploads = uploads or UploadReader()
         self.base_url = normalize_base_url(config.base_url)
         self._token = config.access_token or None
         self._headers = {
@@ -77,6 +83,7 @@ class MastodonClient:
 
     async def close(self) -> None:
         await self._pool.close()
+        self.uploads.close()
 
     @property
     def session_count(self) -> int:
@@ -268,7 +275,7 @@ class Api:
         if self._token:
             _check_header("access_token", self._token)
             sending["Authorization"] = f"Bearer {self._token}"
-        files_to_send = await asyncio.to_thread(uploads, files) if files else []
+        files_to_send = await self._client.uploads.read(files) if files else []
         if form and not files_to_send:
             sending["Content-Type"] = "application/x-www-form-urlencoded"
         out = Outgoing(verb, url, template, sending, form or None, files_to_send)

@@ -8,19 +8,15 @@ an explicit `false` or `0` is.
 
 from __future__ import annotations
 
-import asyncio
-import mimetypes
-import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
 
 from mastod.mastodon.errors import InvalidParam
+from mastod.mastodon.uploads import Upload
 
 Pairs = list[tuple[str, str]]
 
@@ -95,58 +91,13 @@ def encode_query(pairs: Pairs) -> str:
     return urlencode(pairs)
 
 
-@dataclass(frozen=True, slots=True)
-class Upload:
-    """A local file sent as one multipart part; reopened for every attempt of a request."""
-
-    field: str
-    path: Path
-    content_type: str
-
-
-def uploads(files: Mapping[str, Any]) -> list[Upload]:
-    """Check each file parameter names a readable regular file (None entries are not sent)."""
-    found: list[Upload] = []
-    for field, value in files.items():
-        if value is None:
-            continue
-        if not isinstance(value, str | os.PathLike) or not str(value):
-            raise InvalidParam(field, "must be the path of a local file")
-        try:
-            path = Path(value).expanduser()
-        except RuntimeError:  # ~user of a user that does not exist
-            raise InvalidParam(field, f"cannot expand {str(value)!r}: no such user") from None
-        try:
-            with path.open("rb"):
-                pass
-        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-            reason = exc.strerror if isinstance(exc, OSError) else "invalid path"
-            raise InvalidParam(field, f"cannot read {str(value)!r}: {reason}") from None
-        if not path.is_file():
-            raise InvalidParam(field, f"{str(value)!r} is not a regular file")
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        found.append(Upload(field, path, content_type))
-    return found
-
-
-async def multipart(pairs: Pairs, files: list[Upload]) -> tuple[aiohttp.FormData, list[BinaryIO]]:
-    """A multipart body streaming the files from disk; the caller closes the returned handles."""
+def multipart(pairs: Pairs, files: list[Upload]) -> aiohttp.FormData:
+    """A multipart body of the form fields and the files' content."""
     form = aiohttp.FormData(quote_fields=False)
     for key, value in pairs:
         form.add_field(key, value)
-    handles: list[BinaryIO] = []
-    try:
-        for upload in files:
-            handle = await asyncio.to_thread(upload.path.open, "rb")
-            handles.append(handle)
-            form.add_field(
-                upload.field,
-                handle,
-                filename=upload.path.name,
-                content_type=upload.content_type,
-            )
-    except OSError as exc:
-        for opened in handles:
-            opened.close()
-        raise InvalidParam(upload.field, f"cannot read the file: {exc.strerror}") from None
-    return form, handles
+    for upload in files:
+        form.add_field(
+            upload.field, upload.data, filename=upload.filename, content_type=upload.content_type
+        )
+    return form

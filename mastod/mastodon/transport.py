@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any, BinaryIO
+from typing import Any
 
 import aiohttp
 import yarl
@@ -29,11 +29,12 @@ from multidict import CIMultiDictProxy
 
 from mastod.config import MastodonConfig
 from mastod.logs import get_logger
-from mastod.mastodon.encoding import Pairs, Upload, encode_query, multipart
+from mastod.mastodon.encoding import Pairs, encode_query, multipart
 from mastod.mastodon.errors import MastodonError, RateLimited, UnexpectedResponse, Unreachable
 from mastod.mastodon.ratelimit import rate_limit, retry_after
 from mastod.mastodon.responses import error_for
 from mastod.net import backoff_delay
+from mastod.mastodon.uploads import Upload
 
 log = get_logger(__name__)
 
@@ -183,11 +184,10 @@ async def _attempt(session: aiohttp.ClientSession, out: Outgoing) -> Reply:
     started = time.monotonic()
     status: int | None = None
     failure: str | None = None
-    handles: list[BinaryIO] = []
     try:
         data: Any = None
         if out.files:
-            data, handles = await multipart(out.form or [], out.files)
+            data = multipart(out.form or [], out.files)
         elif out.form:
             data = encode_query(out.form).encode()
         try:
@@ -210,8 +210,6 @@ async def _attempt(session: aiohttp.ClientSession, out: Outgoing) -> Reply:
         failure = failure or type(exc.error if isinstance(exc, _Failed) else exc).__name__
         raise
     finally:
-        for handle in handles:
-            handle.close()
         if failure or log.enabled(logging.INFO):  # skip building filtered events
             ms = round((time.monotonic() - started) * 1000)
             fields = {"error": failure} if failure else {}

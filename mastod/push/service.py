@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from mastod.config import Config
+from mastod.listeners import GuardedSite
 from mastod.logs import get_logger
 from mastod.mastodon.client import Api
 from mastod.push.errors import PushSetupError
@@ -106,7 +107,14 @@ class PushService:
         # No access log: the request line holds the webhook secret.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
         await runner.setup()
-        site = web.TCPSite(runner, webhook.host, webhook.port)
+        site = GuardedSite(
+            runner,
+            webhook.host,
+            webhook.port,
+            read_timeout=webhook.read_timeout,
+            max_connections=webhook.max_connections,
+            label="webhook",
+        )
         try:
             await site.start()
         except OSError as exc:
@@ -149,6 +157,7 @@ class PushService:
             "pushes": {
                 "accepted": receiver.accepted if receiver else 0,
                 "rejected": receiver.rejected if receiver else 0,
+                "replayed": receiver.replayed if receiver else 0,
             },
         }
 

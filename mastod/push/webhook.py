@@ -2,7 +2,9 @@
 
 Every other method and path (`/rpc`, `/health`, `GET /push/<secret>`, a wrong secret) gets an
 empty 404, and the secret is compared in constant time. A body over the limit gets 413 (a
-real Mastodon push is a few hundred bytes, far below any sane limit).
+real Mastodon push is a few hundred bytes, far below any sane limit). Its listener
+(`GuardedSite`) holds a connection only while a request arrives in time, caps how many are
+open, and no answer names the software (no `Server` header).
 
 A push at the right path is acknowledged with 201 at once, before anything is checked, and
 handed to `handler` in the background (`TaskSet.spawn`). Mastodon deletes a subscription when
@@ -22,6 +24,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from mastod.listeners import deadline_middleware, request_read
 from mastod.logs import get_logger
 from mastod.tasks import TaskSet
 
@@ -59,7 +62,12 @@ def create_webhook_app(
     expected = push_path(secret).encode("ascii")
     # No HTTP decompression: a push body is raw aes128gcm/aesgcm octets, and a body that
     # claims gzip and is not would make aiohttp log a traceback for anyone on the internet.
-    app = web.Application(client_max_size=max_body_bytes, handler_args={"auto_decompress": False})
+    app = web.Application(
+        client_max_size=max_body_bytes,
+        handler_args={"auto_decompress": False},
+        middlewares=[deadline_middleware],
+    )
+    app.on_response_prepare.append(_anonymous)
 
     async def receive(request: web.Request) -> web.Response:
         given = request.rel_url.raw_path.encode("utf-8", "replace")
@@ -69,6 +77,7 @@ def create_webhook_app(
             return _too_large(request, max_body_bytes)
         try:
             body = await request.read()
+            request_read(request)
         except web.HTTPRequestEntityTooLarge:
             return _too_large(request, max_body_bytes)
         except (RequestPayloadError, HttpProcessingError, ValueError, OSError) as exc:
@@ -83,6 +92,11 @@ def create_webhook_app(
 
     app.router.add_route("*", "/{tail:.*}", receive)
     return app
+
+
+async def _anonymous(_: web.Request, response: web.StreamResponse) -> None:
+    """No `Server` header: the internet need not learn which software and version answer."""
+    response.headers.popall("Server", None)
 
 
 def _too_large(request: web.Request, limit: int) -> web.Response:

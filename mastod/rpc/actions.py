@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 from mastod.actions._docs import SCOPES, param_docs
 from mastod.actions._registry import ActionFn
 from mastod.actions.pagination import MAX_PAGES, PAGINATED
+from mastod.logs import secret_registered
 from mastod.rpc.params import InvalidParams, check
 from mastod.rpc.registry import Registry
 
@@ -103,6 +104,7 @@ def _bind(fn: ActionFn, client: ApiProvider) -> ActionFn:
     async def call(
         *args: Any, base_url: str | None = None, access_token: str | None = None, **kwargs: Any
     ) -> Any:
-        return await fn(client.api(base_url, access_token), *args, **kwargs)
+        with secret_registered(access_token):  # masked in every log line while the call runs
+            return await fn(client.api(base_url, access_token), *args, **kwargs)
 
     return call

@@ -15,6 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from jsonrpcserver import JsonRpcError, Success, async_dispatch_to_response
@@ -23,10 +24,15 @@ from jsonrpcserver.sentinels import NODATA
 from oslash.either import Left
 
 from mastod.logs import get_logger
+from mastod.mastodon.uploads import FILE_PARAMS, inline_frame_bytes
 from mastod.rpc import errors
 from mastod.rpc.registry import Method, Registry
 
 log = get_logger(__name__)
+
+DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
+DEFAULT_MAX_BATCH = 100
+MAX_IN_FLIGHT = 64  # calls per connection; its reading pauses beyond it (back-pressure)
 
 
 class Peer(Protocol):
@@ -70,6 +76,35 @@ class CloseCallbacks:
                 callback()
             except Exception:
                 log.exception("rpc.close_callback_failed")
+
+
+class CallSlots:
+    """A connection's in-flight bound, counted in calls (a batch takes one per call, up to
+    the whole bound): its reader waits for room before it reads the next frame."""
+
+    def __init__(self, capacity: int = MAX_IN_FLIGHT) -> None:
+        self.capacity = capacity
+        self.used = 0
+        self._freed = asyncio.Event()
+
+    async def acquire(self, calls: int) -> int:
+        """Wait until `calls` fit; the number taken (give it back to `release`)."""
+        taken = min(calls, self.capacity)
+        while self.used + taken > self.capacity:
+            self._freed.clear()
+            await self._freed.wait()
+        self.used += taken
+        return taken
+
+    def release(self, taken: int) -> None:
+        self.used -= taken
+        self._freed.set()
+
+    async def idle(self) -> None:
+        """Wait until every call taken has been given back."""
+        while self.used:
+            self._freed.clear()
+            await self._freed.wait()
 
 
 current_peer: contextvars.ContextVar[Peer | None] = contextvars.ContextVar(
@@ -125,16 +160,81 @@ def error_frame(error: errors.RpcError, id_: Any = None) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "error": error.as_dict(), "id": id_}
 
 
+class FrameTooLarge(Exception):
+    """A frame over the limit for what it asks; each transport refuses it its own way."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Invalid request: frame larger than {limit} bytes")
+        self.limit = limit
+        self.error = errors.RpcError(errors.INVALID_REQUEST, str(self))
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A parsed frame: the request or batch (`doc`), or the encoded error that answers it.
+    `calls` is how many calls it runs, what the per-connection in-flight bound counts."""
+
+    doc: Any = None
+    refusal: str | None = None
+    calls: int = 1
+
+
 class Dispatcher:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_inline_bytes: int = 0,
+    ) -> None:
+        """`max_inline_bytes`: the decoded size of inline media a file parameter may carry;
+        a single call to a method that takes files may exceed `max_frame_bytes` by its
+        base64 length (`frame_limit`), every other frame may not."""
         self.registry = registry
+        self.max_frame_bytes = max_frame_bytes
+        self.max_batch = max_batch
         self._table: dict[str, Callable[..., Awaitable[Result]]] = {}
+        self._takes_files: set[str] = set()
         for name in registry.names():
             method = registry.get(name)
             assert method is not None
             self._table[name] = _adapter(method)
+            if any(param.name in FILE_PARAMS for param in method.params):
+                self._takes_files.add(name)
+        extra = inline_frame_bytes(max_inline_bytes) if max_inline_bytes else 0
+        self.frame_limit = max_frame_bytes + (extra if self._takes_files else 0)
+        """What a transport may read as one frame before handing it to `parse`."""
 
-    async def answer(self, frame: bytes | str, peer: PushPeer) -> None:
+    def parse(self, frame: bytes | str) -> Frame:
+        """Decode one frame. Raises FrameTooLarge for a frame over `max_frame_bytes` that is
+        not a single call to a method taking files (or is over `frame_limit`)."""
+        size = len(frame)
+        if size > self.frame_limit:
+            raise FrameTooLarge(self.max_frame_bytes)
+        try:
+            text = frame.decode("utf-8") if isinstance(frame, bytes) else frame
+            doc = _decode(text)
+        except (ValueError, RecursionError) as exc:
+            if size > self.max_frame_bytes:
+                raise FrameTooLarge(self.max_frame_bytes) from None
+            detail = "invalid UTF-8" if isinstance(exc, UnicodeDecodeError) else "invalid JSON"
+            error = errors.RpcError(errors.PARSE_ERROR, f"Parse error: {detail}")
+            return Frame(refusal=encode(error_frame(error)))
+        if size > self.max_frame_bytes and not (
+            isinstance(doc, dict) and doc.get("method") in self._takes_files
+        ):
+            raise FrameTooLarge(self.max_frame_bytes)
+        if isinstance(doc, list):
+            if not doc:
+                return Frame(refusal=encode(error_frame(_invalid("empty batch"))))
+            if len(doc) > self.max_batch:
+                reason = f"batch of {len(doc)} calls; at most {self.max_batch} (rpc.max_batch)"
+                return Frame(refusal=encode(error_frame(_invalid(reason))))
+            return Frame(doc, calls=len(doc))
+        return Frame(doc)
+
+    async def answer(self, frame: bytes | str | Frame, peer: PushPeer) -> None:
         """Handle `frame`, send the reply on `peer`, then run what methods deferred with
         `after_reply` (also when sending failed: they see the connection is gone)."""
         deferred: list[Callable[[], None]] = []
@@ -148,18 +248,14 @@ class Dispatcher:
             for callback in deferred:
                 callback()
 
-    async def handle(self, frame: bytes | str, peer: Peer) -> str | None:
-        """Answer one frame (a request or a batch); None when nothing is to be sent back."""
-        try:
-            text = frame.decode("utf-8") if isinstance(frame, bytes) else frame
-            doc = _decode(text)
-        except (ValueError, RecursionError) as exc:
-            detail = "invalid UTF-8" if isinstance(exc, UnicodeDecodeError) else "invalid JSON"
-            error = errors.RpcError(errors.PARSE_ERROR, f"Parse error: {detail}")
-            return encode(error_frame(error))
+    async def handle(self, frame: bytes | str | Frame, peer: Peer) -> str | None:
+        """Answer one frame (a request or a batch); None when nothing is to be sent back.
+        Raises FrameTooLarge as `parse` does."""
+        parsed = frame if isinstance(frame, Frame) else self.parse(frame)
+        if parsed.refusal is not None:
+            return parsed.refusal
+        doc = parsed.doc
         if isinstance(doc, list):
-            if not doc:
-                return encode(error_frame(_invalid("empty batch")))
             answers = await asyncio.gather(*(self.call(item, peer) for item in doc))
             present = [a for a in answers if a is not None]
             return "[" + ",".join(present) + "]" if present else None

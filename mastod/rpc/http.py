@@ -3,7 +3,9 @@ notification stream `GET /events` (Server-Sent Events, see `subscriptions`) when
 
 Every route checks the Host header against loopback and configured names (a DNS-rebinding
 guard); `/rpc` also needs `Authorization: Bearer <token>`, compared in constant time, and
-runs nothing without it. This app is only ever bound to the RPC listener: the webhook
+runs nothing without it. A request a browser sends for a page of another origin is refused
+(403), and `POST /rpc` takes only `application/json` (415), so no web page can drive it even
+when the token is off. This app is only ever bound to the RPC listener: the webhook
 listener that a tunnel exposes is a different app that cannot reach it.
 """
 
@@ -18,8 +20,8 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
-from mastod.rpc import errors
-from mastod.rpc.dispatch import Dispatcher, encode, error_frame
+from mastod.listeners import deadline_middleware, request_read
+from mastod.rpc.dispatch import Dispatcher, FrameTooLarge, encode, error_frame
 from mastod.rpc.ws import serve_websocket
 from mastod.tasks import TaskSet
 
@@ -56,7 +58,6 @@ def create_rpc_app(
     *,
     token: str | None,
     allowed_hosts: Iterable[str],
-    max_frame_bytes: int,
     tasks: TaskSet,
     health: Callable[[], dict[str, Any]],
     events: Handler | None = None,
@@ -64,8 +65,10 @@ def create_rpc_app(
     """The RPC listener's app. `token=None` turns authentication off (config says so).
     `events` serves `GET /events` (behind the same Host guard and token as `/rpc`)."""
     hosts = LOOPBACK_NAMES | {h.lower() for h in allowed_hosts}
+    limit = dispatcher.frame_limit
     app = web.Application(
-        middlewares=[_host_guard(hosts), _auth(token)], client_max_size=max_frame_bytes
+        middlewares=[deadline_middleware, _host_guard(hosts), _origin_guard, _auth(token)],
+        client_max_size=limit,
     )
     peer = HttpPeer()
     live = LiveStreams()
@@ -73,14 +76,24 @@ def create_rpc_app(
     app.on_shutdown.append(live.close_all)
 
     async def rpc_post(request: web.Request) -> web.Response:
-        if request.content_length is not None and request.content_length > max_frame_bytes:
-            return _too_large(max_frame_bytes)
+        if request.content_type != JSON:  # a form or text/plain is what a page sends freely
+            return web.json_response(
+                {"error": "POST /rpc needs Content-Type: application/json"}, status=415
+            )
+        too_large = FrameTooLarge(dispatcher.max_frame_bytes)
+        if request.content_length is not None and request.content_length > limit:
+            return _too_large(too_large)
         body = bytearray()
         async for chunk in request.content.iter_any():  # a body may arrive in many pieces
             body += chunk
-            if len(body) > max_frame_bytes:
-                return _too_large(max_frame_bytes)
-        answer = await dispatcher.handle(bytes(body), peer)
+            if len(body) > limit:
+                return _too_large(too_large)
+        request_read(request)
+        try:
+            frame = dispatcher.parse(bytes(body))
+        except FrameTooLarge as exc:
+            return _too_large(exc)
+        answer = await dispatcher.handle(frame, peer)
         if answer is None:
             return web.Response(status=204)
         return web.Response(text=answer, content_type=JSON)
@@ -91,7 +104,7 @@ def create_rpc_app(
                 {"error": "GET /rpc is the WebSocket endpoint; use POST for HTTP calls"},
                 status=400,
             )
-        return await serve_websocket(request, dispatcher, max_frame_bytes, tasks, live.websockets)
+        return await serve_websocket(request, dispatcher, tasks, live.websockets)
 
     async def health_get(request: web.Request) -> web.Response:
         return web.json_response(health())
@@ -104,11 +117,8 @@ def create_rpc_app(
     return app
 
 
-def _too_large(limit: int) -> web.Response:
-    error = errors.RpcError(
-        errors.INVALID_REQUEST, f"Invalid request: body larger than {limit} bytes"
-    )
-    return web.Response(status=413, text=encode(error_frame(error)), content_type=JSON)
+def _too_large(refused: FrameTooLarge) -> web.Response:
+    return web.Response(status=413, text=encode(error_frame(refused.error)), content_type=JSON)
 
 
 _HOST = re.compile(
@@ -136,6 +146,19 @@ def _host_guard(allowed: frozenset[str]) -> Any:
         return await handler(request)
 
     return guard
+
+
+@web.middleware
+async def _origin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A browser names the page that made a request in `Origin`; only a page served from this
+    listener itself may call. A page elsewhere could otherwise post calls with a simple
+    request (no preflight) and read notifications on a WebSocket (which CORS does not cover)."""
+    origin = request.headers.get("Origin")
+    if origin is not None and request.path != "/health":
+        own = {f"http://{request.host}".lower(), f"https://{request.host}".lower()}
+        if origin.strip().lower() not in own:
+            return web.json_response({"error": "cross-origin requests are refused"}, status=403)
+    return await handler(request)
 
 
 def _auth(token: str | None) -> Any:

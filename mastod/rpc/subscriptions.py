@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from mastod.config.model import NOTIFICATION_TYPES
 from mastod.notify.hub import Hub
 from mastod.notify.store import MAX_ID_LENGTH
 from mastod.rpc.dispatch import PushPeer, after_reply, current_peer
@@ -89,8 +90,10 @@ def _types(types: list[str] | None) -> set[str] | None:
         return None
     if not types:
         raise InvalidParams("types: must not be empty (leave it out for every type)")
-    if any(not t for t in types):
-        raise InvalidParams("types: a type must not be empty")
+    for name in types:
+        if name not in NOTIFICATION_TYPES:  # a typo would otherwise wait silently for ever
+            known = ", ".join(sorted(NOTIFICATION_TYPES))
+            raise InvalidParams(f"types: unknown type {name[:50]!r} (valid: {known})")
     return set(types)
 
 

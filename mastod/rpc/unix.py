@@ -13,15 +13,21 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from mastod.logs import get_logger
-from mastod.rpc import errors
-from mastod.rpc.dispatch import CloseCallbacks, Dispatcher, encode, error_frame
+from mastod.rpc.dispatch import (
+    CallSlots,
+    CloseCallbacks,
+    Dispatcher,
+    Frame,
+    FrameTooLarge,
+    encode,
+    error_frame,
+)
 from mastod.tasks import TaskSet
 
 log = get_logger(__name__)
 
 SOCKET_MODE = 0o660
 PARENT_MODE = 0o750
-MAX_IN_FLIGHT = 64  # per connection; reading pauses beyond it (back-pressure, bounded tasks)
 _CHUNK = 64 * 1024
 # Connections waiting to be accepted: asyncio would use 100, which a burst of local clients
 # (a thousand subscribers connecting at once) overruns with EAGAIN. The kernel caps it at
@@ -63,12 +69,9 @@ class UnixPeer:
 
 
 class UnixServer:
-    def __init__(
-        self, path: Path, dispatcher: Dispatcher, *, max_frame_bytes: int, tasks: TaskSet
-    ) -> None:
+    def __init__(self, path: Path, dispatcher: Dispatcher, *, tasks: TaskSet) -> None:
         self.path = path
         self.dispatcher = dispatcher
-        self.max_frame_bytes = max_frame_bytes
         self.tasks = tasks
         self._server: asyncio.AbstractServer | None = None
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
@@ -112,23 +115,23 @@ class UnixServer:
         assert task is not None
         self._connections[task] = writer
         peer = UnixPeer(writer)
-        slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        slots = CallSlots()
+        dispatcher = self.dispatcher
         try:
             if self._closing:
                 return
-            async for frame in _frames(reader, self.max_frame_bytes):
-                if frame is None:
-                    too_big = errors.RpcError(
-                        errors.INVALID_REQUEST,
-                        f"Invalid request: frame larger than {self.max_frame_bytes} bytes",
-                    )
-                    await peer.send(encode(error_frame(too_big)))
+            async for frame in _frames(reader, dispatcher.frame_limit):
+                try:
+                    if frame is None:
+                        raise FrameTooLarge(dispatcher.max_frame_bytes)
+                    parsed = dispatcher.parse(frame)
+                except FrameTooLarge as exc:
+                    await peer.send(encode(error_frame(exc.error)))
                     continue
-                await slots.acquire()
-                self.tasks.spawn(self._answer(frame, peer, slots), name="rpc.unix")
+                taken = await slots.acquire(parsed.calls)
+                self.tasks.spawn(self._answer(parsed, peer, slots, taken), name="rpc.unix")
             # The client finished sending (EOF): answer what it asked before closing.
-            for _ in range(MAX_IN_FLIGHT):
-                await slots.acquire()
+            await slots.idle()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -138,13 +141,13 @@ class UnixServer:
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
 
-    async def _answer(self, frame: bytes, peer: UnixPeer, slots: asyncio.Semaphore) -> None:
+    async def _answer(self, frame: Frame, peer: UnixPeer, slots: CallSlots, taken: int) -> None:
         try:
             await self.dispatcher.answer(frame, peer)
         except (ConnectionError, OSError):
             pass
         finally:
-            slots.release()
+            slots.release(taken)
 
 
 async def _frames(reader: asyncio.StreamReader, limit: int) -> AsyncIterator[bytes | None]:

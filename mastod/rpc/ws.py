@@ -1,5 +1,10 @@
 """JSON-RPC over WebSocket: one frame per text (or binary) message, both ways; requests on one
-connection are answered as each completes, and subscriptions push notifications on it."""
+connection are answered as each completes, and subscriptions push notifications on it.
+
+Back-pressure as on the Unix socket: a send waits while the client's socket buffer is full,
+so a client that never reads holds at most its in-flight calls' answers (`CallSlots`), and
+the connection stops being read beyond them. When the connection ends, its calls still
+running are cancelled: nobody is left to read their answers."""
 
 from __future__ import annotations
 
@@ -7,12 +12,10 @@ import asyncio
 import contextlib
 from collections.abc import Callable, MutableSet
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
-from mastod.rpc.dispatch import CloseCallbacks, Dispatcher
+from mastod.rpc.dispatch import CallSlots, CloseCallbacks, Dispatcher, Frame, FrameTooLarge
 from mastod.tasks import TaskSet
-
-MAX_IN_FLIGHT = 64  # per connection, as for the Unix socket
 
 
 class WsPeer:
@@ -36,33 +39,42 @@ class WsPeer:
 async def serve_websocket(
     request: web.Request,
     dispatcher: Dispatcher,
-    max_frame_bytes: int,
     tasks: TaskSet,
     opened: MutableSet[web.WebSocketResponse] | None = None,
 ) -> web.WebSocketResponse:
     """Serve one WebSocket; it is kept in `opened` (closed at shutdown) while it is open."""
-    ws = web.WebSocketResponse(max_msg_size=max_frame_bytes, heartbeat=30.0)
+    ws = web.WebSocketResponse(max_msg_size=dispatcher.frame_limit, heartbeat=30.0)
     await ws.prepare(request)
     if opened is not None:
         opened.add(ws)
     peer = WsPeer(ws)
-    slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+    slots = CallSlots()
+    running: set[asyncio.Task[None]] = set()
 
-    async def answer(frame: str | bytes) -> None:
+    async def answer(frame: Frame, taken: int) -> None:
         try:
             with contextlib.suppress(ConnectionError):
                 await dispatcher.answer(frame, peer)
         finally:
-            slots.release()
+            slots.release(taken)
 
     try:
         async for msg in ws:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                await slots.acquire()
-                tasks.spawn(answer(msg.data), name="rpc.websocket")
+                try:
+                    parsed = dispatcher.parse(msg.data)
+                except FrameTooLarge as exc:
+                    await ws.close(code=WSCloseCode.MESSAGE_TOO_BIG, message=str(exc).encode())
+                    break
+                taken = await slots.acquire(parsed.calls)
+                task = tasks.spawn(answer(parsed, taken), name="rpc.websocket")
+                running.add(task)
+                task.add_done_callback(running.discard)
             elif msg.type == WSMsgType.ERROR:
                 break
     finally:
+        for task in list(running):
+            task.cancel()
         peer.closers.fire()
         if opened is not None:
             opened.discard(ws)

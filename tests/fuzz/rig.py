@@ -62,6 +62,7 @@ async def running_daemon(
     mastodon: dict[str, Any] | None = None,
     notifications: dict[str, Any] | None = None,
     webhook: dict[str, Any] | None = None,
+    media: dict[str, Any] | None = None,
 ) -> AsyncIterator[Rig]:
     """Sandbox up, daemon built and listening (Unix socket + HTTP/WS); both torn down after.
     Notifications are off unless `notifications` (and `webhook`) say otherwise."""
@@ -92,6 +93,7 @@ async def running_daemon(
                 },
                 "notifications": notifications or {"source": "none"},
                 "webhook": webhook or {},
+                "media": media or {},
                 "state_dir": str(base / "state"),
             },
         )

@@ -57,7 +57,7 @@ async def answers_to(rig: Rig, transport: str, frame: bytes) -> list[Any]:
     answer comes after everything sent before it."""
     if transport == "http":
         http = RawHttp("127.0.0.1", rig.port)
-        auth = [("Authorization", f"Bearer {rig.token}")]
+        auth = [("Authorization", f"Bearer {rig.token}"), ("Content-Type", "application/json")]
         reply = await http.request("POST", "/rpc", auth, frame)
         http.close()
         assert reply.status == 200, f"HTTP {reply.status}: {reply.body[:200]!r}"

@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,6 +22,7 @@ from multidict import CIMultiDictProxy
 from mastod.config import MastodonConfig
 from mastod.mastodon import transport
 from mastod.mastodon.client import Api, MastodonClient
+from mastod.mastodon.uploads import UploadReader
 from tests.servers import serve
 
 TOKEN = "sekrit-token-9f8e7d6c5b4a"
@@ -181,8 +183,10 @@ async def upstream() -> AsyncIterator[FakeUpstream]:
 
 
 @pytest.fixture
-async def client(upstream: FakeUpstream) -> AsyncIterator[MastodonClient]:
-    mastodon = MastodonClient(make_config(upstream.url))
+async def client(upstream: FakeUpstream, tmp_path: Path) -> AsyncIterator[MastodonClient]:
+    # the tests' files are in tmp_path: the one directory callers may name files in
+    uploads = UploadReader([tmp_path])
+    mastodon = MastodonClient(make_config(upstream.url), uploads=uploads)
     await mastodon.start()
     yield mastodon
     await mastodon.close()

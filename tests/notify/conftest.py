@@ -222,15 +222,12 @@ async def rpc(
     register_subscriptions(registry, hub)
     dispatcher = Dispatcher(registry)
     tasks = TaskSet("test.rpc")
-    unix = UnixServer(
-        tmp_path / "run" / "mastod.sock", dispatcher, max_frame_bytes=1 << 20, tasks=tasks
-    )
+    unix = UnixServer(tmp_path / "run" / "mastod.sock", dispatcher, tasks=tasks)
     await unix.start()
     app = create_rpc_app(
         dispatcher,
         token=TOKEN,
         allowed_hosts=[],
-        max_frame_bytes=1 << 20,
         tasks=tasks,
         health=lambda: {"status": "ok"},
         events=events_handler(hub, keepalive=0.2),

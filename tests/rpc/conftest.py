@@ -93,6 +93,11 @@ def dispatcher(calls: Calls) -> Dispatcher:
     return Dispatcher(make_registry(calls))
 
 
+def small_frames(dispatcher: Dispatcher) -> Dispatcher:
+    """The same methods with a 4096-byte frame limit (the servers' tests of oversized frames)."""
+    return Dispatcher(dispatcher.registry, max_frame_bytes=4096)
+
+
 @pytest.fixture
 async def tasks() -> AsyncIterator[TaskSet]:
     group = TaskSet("test")
@@ -104,9 +109,7 @@ async def tasks() -> AsyncIterator[TaskSet]:
 async def unix_server(
     tmp_path: Path, dispatcher: Dispatcher, tasks: TaskSet
 ) -> AsyncIterator[UnixServer]:
-    server = UnixServer(
-        tmp_path / "run" / "mastod.sock", dispatcher, max_frame_bytes=4096, tasks=tasks
-    )
+    server = UnixServer(tmp_path / "run" / "mastod.sock", small_frames(dispatcher), tasks=tasks)
     await server.start()
     yield server
     await server.close()
@@ -121,10 +124,9 @@ class HttpServer:
 @pytest.fixture
 async def http_server(dispatcher: Dispatcher, tasks: TaskSet) -> AsyncIterator[HttpServer]:
     app = create_rpc_app(
-        dispatcher,
+        small_frames(dispatcher),
         token=TOKEN,
         allowed_hosts=["mastod.internal"],
-        max_frame_bytes=4096,
         tasks=tasks,
         health=lambda: {"status": "ok"},
     )

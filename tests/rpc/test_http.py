@@ -12,6 +12,7 @@ import pytest
 from tests.rpc.conftest import TOKEN, Calls, HttpServer
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+JSON = {"Content-Type": "application/json"}
 ADD = {"jsonrpc": "2.0", "id": 1, "method": "add", "params": [1, 2]}
 COUNT = {"jsonrpc": "2.0", "id": 1, "method": "count"}
 
@@ -22,7 +23,9 @@ async def post(
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     async with (
         aiohttp.ClientSession() as session,
-        session.post(f"{server.url}/rpc", data=data, headers=headers) as response,
+        session.post(
+            f"{server.url}/rpc", data=data, headers={**JSON, **(headers or {})}
+        ) as response,
     ):
         text = await response.text()
         return response.status, json.loads(text) if text else None

@@ -105,7 +105,7 @@ async def test_stale_socket_is_replaced(tmp_path: Path, dispatcher: Dispatcher) 
     leftover.bind(str(path))
     leftover.close()  # the file stays, nobody listens: what a crash leaves behind
     tasks = TaskSet("t")
-    server = UnixServer(path, dispatcher, max_frame_bytes=4096, tasks=tasks)
+    server = UnixServer(path, dispatcher, tasks=tasks)
     await server.start()
     reader, writer = await asyncio.open_unix_connection(str(path))
     writer.write(b'{"jsonrpc":"2.0","id":1,"method":"add","params":[1,1]}\n')
@@ -116,7 +116,7 @@ async def test_stale_socket_is_replaced(tmp_path: Path, dispatcher: Dispatcher) 
 
 
 async def test_socket_in_use_is_refused(unix_server: UnixServer, dispatcher: Dispatcher) -> None:
-    other = UnixServer(unix_server.path, dispatcher, max_frame_bytes=4096, tasks=TaskSet("t"))
+    other = UnixServer(unix_server.path, dispatcher, tasks=TaskSet("t"))
     with pytest.raises(SocketInUse, match="in use"):
         await other.start()
     assert unix_server.path.exists()
@@ -125,7 +125,7 @@ async def test_socket_in_use_is_refused(unix_server: UnixServer, dispatcher: Dis
 async def test_regular_file_is_never_replaced(tmp_path: Path, dispatcher: Dispatcher) -> None:
     path = tmp_path / "not-a-socket"
     path.write_text("precious")
-    server = UnixServer(path, dispatcher, max_frame_bytes=4096, tasks=TaskSet("t"))
+    server = UnixServer(path, dispatcher, tasks=TaskSet("t"))
     with pytest.raises(SocketInUse, match="not a socket"):
         await server.start()
     assert path.read_text() == "precious"

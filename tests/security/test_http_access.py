@@ -95,7 +95,8 @@ async def test_the_right_token_does_run(rig: Rig) -> None:
     """The control: the same request with the token publishes (so the 401s above mean it)."""
     before = len(rig.sandbox.recorded)
     http = RawHttp("127.0.0.1", rig.port)
-    reply = await http.request("POST", "/rpc", [("Authorization", f"Bearer {RPC_TOKEN}")], PUBLISH)
+    headers = [("Authorization", f"Bearer {RPC_TOKEN}"), ("Content-Type", "application/json")]
+    reply = await http.request("POST", "/rpc", headers, PUBLISH)
     http.close()
     assert reply.status == 200
     assert "result" in reply.json()

@@ -138,7 +138,7 @@ async def test_subprocess_run_logs_no_secret(tmp_path: Path) -> None:
             http = RawHttp("127.0.0.1", lay.config["rpc"]["http"]["port"])
             body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "get_home_timeline"})
             for bearer in (f"Bearer {rpc_token}", "Bearer wrong", f"Bearer {token}"):
-                auth = [("Authorization", bearer)]
+                auth = [("Authorization", bearer), ("Content-Type", "application/json")]
                 reply = await http.request("POST", "/rpc", auth, body.encode())
                 seen.add(reply.body.decode("utf-8", "replace"))
             http.close()

@@ -68,7 +68,7 @@ async def test_unix_frame_at_the_limit_is_served(rig: Rig) -> None:
 @pytest.mark.parametrize("extra", [1, LIMIT])
 async def test_http_body_over_the_limit_is_413(rig: Rig, extra: int) -> None:
     http = RawHttp("127.0.0.1", rig.port)
-    auth = [("Authorization", f"Bearer {RPC_TOKEN}")]
+    auth = [("Authorization", f"Bearer {RPC_TOKEN}"), ("Content-Type", "application/json")]
     reply = await http.request("POST", "/rpc", auth, oversized_publish(extra))
     http.close()
     assert reply.status == 413
@@ -99,7 +99,7 @@ async def send_chunked(port: int, path: str, headers: list[tuple[str, str]], bod
 async def test_http_chunked_body_over_the_limit_is_413(rig: Rig) -> None:
     """Without Content-Length the limit is found while reading (this was answered -32700
     while the body was read with a single content.read(), before 9a37956)."""
-    auth = [("Authorization", f"Bearer {RPC_TOKEN}")]
+    auth = [("Authorization", f"Bearer {RPC_TOKEN}"), ("Content-Type", "application/json")]
     status = await send_chunked(rig.port, "/rpc", auth, oversized_publish(LIMIT))
     assert published(rig) == 0
     assert status == 413

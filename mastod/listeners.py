@@ -1,0 +1,190 @@
+"""TCP listeners that hold up against slow and many connections (the webhook faces the
+internet; the RPC listener may face a local user).
+
+`GuardedSite` is an aiohttp site whose connections must deliver each request, headers and
+body, within `read_timeout` (else they are closed), and of which at most `max_connections`
+are open at once: one more is closed as soon as it is accepted, before aiohttp sees it, so a
+flood can never take the descriptors the rest of the daemon needs. The app marks the moment
+a request has fully arrived with `request_read` (its handlers read the body themselves) and
+`deadline_middleware` arms the deadline again for the next request on a kept-alive
+connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from mastod.logs import get_logger
+
+log = get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CAP_LOG_INTERVAL = 60.0
+
+
+class _Guarded(asyncio.Protocol):
+    """One connection: aiohttp's protocol behind a deadline, or refused at the cap."""
+
+    def __init__(self, site: GuardedSite, make: Callable[[], asyncio.Protocol]) -> None:
+        self._site = site
+        self._make = make
+        self.inner: asyncio.Protocol | None = None
+        self._transport: asyncio.Transport | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        if not self._site.admit(self):
+            transport.abort()
+            return
+        self._transport = transport
+        self.inner = self._make()
+        _GUARDS[self.inner] = self
+        self.arm()
+        self.inner.connection_made(transport)
+
+    def arm(self) -> None:
+        self.disarm()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self._site.read_timeout, self._expired)
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expired(self) -> None:
+        self._timer = None
+        self._site.timed_out += 1
+        if self._transport is not None:
+            self._transport.abort()
+
+    def data_received(self, data: bytes) -> None:
+        if self.inner is not None:
+            self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received() if self.inner is not None else None
+
+    def pause_writing(self) -> None:
+        if self.inner is not None:
+            self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self.inner is not None:
+            self.inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.disarm()
+        if self.inner is not None:
+            self._site.release(self)
+            _GUARDS.pop(self.inner, None)
+            self.inner.connection_lost(exc)
+
+
+# aiohttp's protocol -> its guard, while the connection is open (the protocol is slotted:
+# no attribute, no weak reference)
+_GUARDS: dict[Any, _Guarded] = {}
+
+
+def request_read(request: web.Request) -> None:
+    """The request's headers and body have arrived: its deadline no longer applies."""
+    guard = _GUARDS.get(request.protocol)
+    if guard is not None:
+        guard.disarm()
+
+
+@web.middleware
+async def deadline_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A request without a body has arrived whole once its handler runs; after the answer,
+    the next request on the connection gets a fresh deadline."""
+    if request.method in _BODILESS or not request.body_exists:
+        request_read(request)
+    try:
+        return await handler(request)
+    finally:
+        guard = _GUARDS.get(request.protocol)
+        if guard is not None:
+            guard.arm()
+
+
+class GuardedSite(web.BaseSite):
+    """A TCP site with a per-request read deadline and, optionally, a connection cap."""
+
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        *,
+        read_timeout: float,
+        max_connections: int | None = None,
+        label: str = "listener",
+        backlog: int = 128,
+    ) -> None:
+        super().__init__(runner, backlog=backlog)
+        self._host = host
+        self._port = port
+        self.read_timeout = read_timeout
+        self.max_connections = max_connections
+        self.label = label
+        self.open: set[_Guarded] = set()
+        self.refused = 0
+        self.timed_out = 0
+        self._capped_since: float | None = None
+        self._last_cap_log = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def port(self) -> int:
+        server = self._server
+        if isinstance(server, asyncio.base_events.Server) and server.sockets:
+            return int(server.sockets[0].getsockname()[1])
+        return self._port
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _Guarded(self, server),
+            self._host,
+            self._port,
+            backlog=self._backlog,
+            reuse_address=True,
+        )
+
+    def admit(self, connection: _Guarded) -> bool:
+        if self.max_connections is not None and len(self.open) >= self.max_connections:
+            self.refused += 1
+            now = time.monotonic()
+            if self._capped_since is None or now - self._last_cap_log >= _CAP_LOG_INTERVAL:
+                # once per episode, then at most once a minute while it lasts
+                self._capped_since = self._capped_since or now
+                self._last_cap_log = now
+                log.warning(
+                    "listener.connections_capped",
+                    listener=self.label,
+                    max_connections=self.max_connections,
+                    refused=self.refused,
+                )
+            return False
+        self.open.add(connection)
+        return True
+
+    def release(self, connection: _Guarded) -> None:
+        self.open.discard(connection)
+        capped, cap = self._capped_since, self.max_connections
+        if capped is not None and cap is not None and len(self.open) < max(1, cap // 2):
+            log.info("listener.connections_below_cap", listener=self.label)
+            self._capped_since = None
