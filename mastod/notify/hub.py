@@ -302,7 +302,8 @@ class Hub:
                 await sub.peer.send(sub.frames.pruned(sub.id, since_id, oldest))
             await self._replay(sub, since_id)
         except sqlite3.DatabaseError as exc:
-            log.error("hub.replay_failed", subscription=sub.id, error=str(exc))
+            log.warning("hub.replay_failed", subscription=sub.id)
+            self.store.read_failed(exc)
             await sub.peer.send(sub.frames.failed(sub.id, sub.position))
             return False
         return True

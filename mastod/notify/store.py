@@ -46,6 +46,7 @@ __all__ = ["NotificationStore", "StoreFailed", "StoreUnavailable"]
 
 FILENAME = "notifications.sqlite3"
 MAX_ID_LENGTH = 255  # the sort key's length prefix has three digits
+WAL_CUT_KEY = "store.wal_cut"  # written (with the time) to have the WAL cut back
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS notifications (
@@ -120,9 +121,11 @@ class NotificationStore:
         self.maintenance_interval = maintenance_interval
         self.fault: str | None = None
         self.lost: str | None = None  # "deleted" or "replaced": the file under self.path
+        self.damage: str | None = None  # a read failed
         self.failures = 0  # writes that failed, ever
         self._gap: _Gap | None = None
         self._identity: Identity | None = None
+        self.exclusive = False  # opened on a full disk: no -shm, checkpoints on the loop
         self._db: sqlite3.Connection | None = None
         self._tasks = TaskSet("notify.store")
 
@@ -134,11 +137,29 @@ class NotificationStore:
         try:
             await asyncio.to_thread(storefile.prepare, self.path)
             self._db = _open(self.path)
-            self._identity = Identity.of(self.path)
         except (sqlite3.Error, OSError) as exc:
-            raise storefile.unavailable(self.path, exc) from None
+            if not storefile.disk_full(self.path):
+                raise storefile.unavailable(self.path, exc) from None
+            self._open_on_full_disk()
+        self._identity = Identity.of(self.path)
         self._tasks.spawn(self._maintain(), name="notify.store.maintenance")
         log.info("store.opened", path=str(self.path), rows=self.count())
+
+    def _open_on_full_disk(self) -> None:
+        """Serve what is stored, and show the fault, rather than not start: an exclusive
+        connection needs no -shm file; writes fail until there is room."""
+        try:
+            self._db = _open(self.path, exclusive=True)
+        except (sqlite3.Error, OSError) as exc:
+            raise storefile.unavailable(self.path, exc) from None
+        self.exclusive = True
+        self.fault = "disk full"
+        log.error(
+            "store.disk_full_at_start",
+            path=str(self.path),
+            action=storefile.hint("disk full"),
+            effect="stored notifications are served; new ones are fetched once there is room",
+        )
 
     async def close(self) -> None:
         await self._tasks.cancel()
@@ -157,6 +178,8 @@ class NotificationStore:
         """What is wrong with the store, for `status` (None: nothing)."""
         if self.fault is not None:
             return self.fault
+        if self.damage is not None:
+            return f"{self.damage} (found by a replay; restart to check it)"
         if self.lost is not None:
             return f"file {self.lost} while running (the open store is kept)"
         return None
@@ -237,6 +260,19 @@ class NotificationStore:
                 retry="the sources back off and fetch what is missing once it can be written",
             )
         return StoreFailed(reason)
+
+    def read_failed(self, exc: sqlite3.Error) -> None:
+        """A read failed (a damaged page, found by a replay): shown until the daemon restarts
+        (it checks the file then), logged once."""
+        if self.damage is None:
+            self.damage = describe(exc)
+            log.error(
+                "store.read_failed",
+                path=str(self.path),
+                reason=self.damage,
+                action="restart the daemon: it checks the file at start and moves a damaged"
+                " one aside (sqlite3 <file> .recover can save what is still readable)",
+            )
 
     def _wrote(self) -> None:
         if self.fault is not None:
@@ -322,7 +358,21 @@ class NotificationStore:
         file under the store's name is not the open store's: that would write another file."""
         if self._file_lost():
             return
+        if self.exclusive:
+            storefile.checkpoint_here(self.db)
+            return
         await asyncio.to_thread(storefile.checkpoint, self.path)
+
+    def _cut_wal(self) -> None:
+        """The first commit after a complete checkpoint restarts the WAL and cuts its file
+        back to WAL_LIMIT: make one when the WAL is larger, rather than wait for a
+        notification to come."""
+        if self.lost is not None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            if self.path.with_name(self.path.name + "-wal").stat().st_size > storefile.WAL_LIMIT:
+                with self.transaction(gap=False):
+                    self.set_meta(WAL_CUT_KEY, str(time.time()))
 
     def _file_lost(self) -> bool:
         """Notice (once) that the store's file was deleted or replaced by another one."""
@@ -342,6 +392,7 @@ class NotificationStore:
             pruned = await retention.prune(self)
             freed = await retention.vacuum(self)
             await self.checkpoint()
+            self._cut_wal()
         except StoreFailed:
             return
         except sqlite3.Error as exc:  # the checkpoint's own connection
@@ -358,8 +409,8 @@ def _with_types(sql: str, args: list[Any], types: AbstractSet[str] | None) -> tu
     return f"{sql} AND type IN ({marks})", [*args, *sorted(types)]
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    db = storefile.connect(path)
+def _open(path: Path, *, exclusive: bool = False) -> sqlite3.Connection:
+    db = storefile.connect(path, exclusive=exclusive)
     try:
         db.executescript(_SCHEMA)
     except sqlite3.Error:

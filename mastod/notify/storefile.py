@@ -30,6 +30,7 @@ DIR_MODE = 0o700
 SIDE_FILES = ("-wal", "-shm")
 WAL_LIMIT = 4 * 1024 * 1024  # bytes the WAL is cut back to after a checkpoint resets it
 INCREMENTAL = 2  # PRAGMA auto_vacuum value
+FULL_BELOW = 64 * 1024  # free bytes under which a filesystem counts as full
 
 
 class StoreUnavailable(RuntimeError):
@@ -72,6 +73,7 @@ _REASONS = (
 )
 
 HINTS = {
+    "damaged": "restart the daemon: it moves a damaged file aside and starts afresh",
     "disk full": "free space on the filesystem that holds it",
     "I/O error": "check the disk (dmesg) and free space",
     "read-only": "make the filesystem or the file writable by the daemon's user",
@@ -92,8 +94,8 @@ def damaged(exc: sqlite3.Error) -> bool:
 def prepare(path: Path) -> None:
     """Check the file before the store opens it (in a worker thread: this reads it all).
 
-    A damaged file is moved aside (logged); a store that cannot be opened raises
-    StoreUnavailable; an old store without incremental vacuum is converted."""
+    A damaged file is moved aside (logged); other errors (sqlite3.Error, OSError) propagate;
+    an old store without incremental vacuum is converted."""
     if not path.parent.exists():
         path.parent.mkdir(mode=DIR_MODE, parents=True)
     if not path.exists() or path.stat().st_size == 0:
@@ -102,7 +104,7 @@ def prepare(path: Path) -> None:
         problem = _check(path)
     except sqlite3.Error as exc:
         if not damaged(exc):
-            raise unavailable(path, exc) from None
+            raise
         problem = describe(exc)
     if problem is not None:
         moved = move_aside(path, "corrupt")
@@ -149,18 +151,25 @@ def _convert(path: Path) -> None:
         db.close()
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """The loop's connection: WAL, NORMAL sync, no automatic checkpoints (they fsync)."""
+def connect(path: Path, *, exclusive: bool = False) -> sqlite3.Connection:
+    """The loop's connection: WAL, NORMAL sync, no automatic checkpoints (they fsync).
+
+    `exclusive`: no -shm file (SQLite keeps the WAL index in memory), for a full disk where
+    the -shm cannot be made; no other connection can then open the store."""
     # Created 0600 before SQLite sees it; SQLite gives the -wal and -shm files the same mode.
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)
+        new = os.fstat(fd).st_size == 0
     finally:
         os.close(fd)
     # autocommit (each statement commits); used by one thread at a time: the loop, then close()
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect only on a new file
+        if exclusive:
+            db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        if new:  # before the first table; an existing store is converted by prepare()
+            db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise sqlite3.OperationalError(f"cannot switch {path} to WAL mode (got {mode})")
@@ -175,8 +184,28 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def unavailable(path: Path, exc: sqlite3.Error | OSError) -> StoreUnavailable:
-    reason = describe(exc) if isinstance(exc, sqlite3.Error) else (exc.strerror or str(exc))
+    if disk_full(path):
+        reason = "disk full"
+    elif isinstance(exc, sqlite3.Error):
+        reason = describe(exc)
+    else:
+        reason = exc.strerror or str(exc)
     return StoreUnavailable(f"notification store {path}: {reason}; {hint(reason)}")
+
+
+def disk_full(path: Path) -> bool:
+    """No room left on the filesystem holding `path` (SQLite then reports an I/O error when it
+    cannot size the -shm file)."""
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < FULL_BELOW
+
+
+def checkpoint_here(db: sqlite3.Connection) -> None:
+    """Checkpoint on the store's own connection (an exclusive one: no other can open it)."""
+    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def move_aside(path: Path, why: str) -> Path:
