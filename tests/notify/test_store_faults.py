@@ -34,9 +34,18 @@ def add_until_full(store: NotificationStore, first: int) -> int:
         try:
             store.add(note(nid, pad=500))
         except StoreFailed as exc:
-            assert exc.reason == "disk full"
-            return nid
-    raise AssertionError("the filesystem never filled")
+            reason = exc.reason
+            break
+    else:
+        raise AssertionError("the filesystem never filled")
+    assert reason == "disk full"
+    return nid
+
+
+def add_page(store: NotificationStore, notifications: list[dict[str, object]]) -> None:
+    with store.transaction():
+        for notification in notifications:
+            store.add(notification)
 
 
 async def test_a_full_disk_fails_writes_logs_once_and_recovers(tmp_path: Path) -> None:
@@ -52,9 +61,8 @@ async def test_a_full_disk_fails_writes_logs_once_and_recovers(tmp_path: Path) -
         for _ in range(50):  # each failure is one StoreFailed, not one log line
             with pytest.raises(StoreFailed):
                 store.add(note(failed_at, pad=500))
-        with pytest.raises(StoreFailed), store.transaction():
-            store.add(note(failed_at + 1, pad=500))
-            store.add(note(failed_at + 2, pad=500))
+        with pytest.raises(StoreFailed):
+            add_page(store, [note(failed_at + 1, pad=500), note(failed_at + 2, pad=500)])
         assert not store.db.in_transaction  # rolled back, ready for the next one
         assert len(events(logs, "store.write_failed")) == 1
         assert not [e for e in logs if "exc_info" in e]
