@@ -202,7 +202,11 @@ async def serve(config: Config, *, rpc_token: str | None) -> None:
         loop.add_signal_handler(sig, stop.set)
     grace = config.rpc.shutdown_grace
     runner = web.AppRunner(daemon.app, handle_signals=False, shutdown_timeout=grace)
-    await runner.setup()
+    try:
+        await runner.setup()
+    except BaseException:  # (the store cannot open): close what had started, e.g. sessions
+        await runner.cleanup()
+        raise
     watchdog: asyncio.Task[None] | None = None
     try:
         if config.rpc.http is not None:
