@@ -56,13 +56,18 @@ class DaemonState:
     listeners: dict[str, str] = field(default_factory=dict)
     subscribers: Callable[[], int] = lambda: 0
     notifications: Callable[[], dict[str, Any]] | None = None
+    store_problem: Callable[[], str | None] = lambda: None  # the notification store's fault
 
     def health(self) -> dict[str, Any]:
-        return {
-            "status": "ok" if self.ready else "starting",
+        store = self.store_problem()
+        health: dict[str, Any] = {
+            "status": "unhealthy" if store else "ok" if self.ready else "starting",
             "version": __version__,
             "uptime_s": round(time.monotonic() - self.started, 1),
         }
+        if store:
+            health["problems"] = [f"store: {store}"]
+        return health
 
     def status(self) -> dict[str, Any]:
         account = None
@@ -76,6 +81,7 @@ class DaemonState:
             "account_error": self.account_error,
             "listeners": dict(self.listeners),
             "notifications": notifications,
+            "store": self.store_problem() or "ok",
             "subscribers": self.subscribers(),
         }
 
@@ -96,13 +102,17 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
     register_actions(registry, collect(), client)
     register_paginate(registry, paginate, client)
     register_builtins(registry, state)
-    store = NotificationStore(config.state_dir)
+    retention = config.notifications.retention
+    store = NotificationStore(
+        config.state_dir, max_rows=retention.max_rows, max_age=retention.max_age
+    )
     hub = Hub(store, queue_size=config.notifications.queue_size)
     intake = Intake(store, hub, types=config.notifications.types)
     sources = Sources(config, client, store, intake)
     register_subscriptions(registry, hub)
     state.subscribers = lambda: hub.subscriber_count
     state.notifications = sources.state
+    state.store_problem = lambda: store.problem
     rpc = config.rpc
     dispatcher = Dispatcher(
         registry,
@@ -196,7 +206,11 @@ async def serve(config: Config, *, rpc_token: str | None) -> None:
         loop.add_signal_handler(sig, stop.set)
     grace = config.rpc.shutdown_grace
     runner = web.AppRunner(daemon.app, handle_signals=False, shutdown_timeout=grace)
-    await runner.setup()
+    try:
+        await runner.setup()
+    except BaseException:  # (the store cannot open): close what had started, e.g. sessions
+        await runner.cleanup()
+        raise
     watchdog: asyncio.Task[None] | None = None
     try:
         if config.rpc.http is not None:

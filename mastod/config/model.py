@@ -112,6 +112,12 @@ class RpcConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionConfig:
+    max_rows: int = 10_000  # notifications kept in the log (the newest by id)
+    max_age: float | None = 30 * 24 * 3600.0  # seconds one is kept; None: no age limit
+
+
+@dataclass(frozen=True, slots=True)
 class NotificationsConfig:
     source: NotificationSource = "auto"
     types: tuple[str, ...] = field(
@@ -119,6 +125,7 @@ class NotificationsConfig:
     )
     policy: PushPolicy = "all"
     queue_size: int = 1000  # per subscriber, before it gets a `dropped` marker
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
 
 
 @dataclass(frozen=True, slots=True)

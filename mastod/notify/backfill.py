@@ -2,7 +2,8 @@
 
 `GET /api/v1/notifications?min_id=<cursor>` returns the page right after the cursor (newest
 first within it); the `Link` `prev` URL continues forward from that page. Pages are ingested
-oldest first, so ids reach subscribers in order. The cursor is the newest stored id, or the
+oldest first, so ids reach subscribers in order. The cursor is the newest stored id (after a
+failed store write, the newest stored before it: `NotificationStore.resume_id`), or the
 baseline: on a first run (nothing stored, no baseline yet) the newest notification's id is
 recorded and nothing before it is fetched, so the account's history is neither replayed nor
 announced as new. Only a cursor is kept, not that notification: one that arrives over the
@@ -21,7 +22,7 @@ from mastod.logs import get_logger
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import MastodonError, RateLimited
 from mastod.notify.intake import Intake
-from mastod.notify.store import NotificationStore
+from mastod.notify.store import NotificationStore, StoreFailed
 
 log = get_logger(__name__)
 
@@ -31,6 +32,9 @@ PAGE_LIMIT = 80  # Mastodon's maximum for notifications (since 4.1; older server
 BASELINE_KEY = "backfill.baseline"
 START = "0"  # before every Mastodon id: the baseline when the account had no notification
 MAX_RATE_LIMIT_WAIT = 900.0  # Mastodon's paging window is 15 minutes
+# Seconds per page fetched before the next run of a long catch-up: Mastodon allows 300 calls
+# per 5 minutes per token, so this leaves half of them to the user's own calls.
+PAGE_PAUSE = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,29 +58,29 @@ async def backfill(
 ) -> Backfilled:
     """Fetch and ingest what Mastodon has after the newest stored notification.
 
-    Errors of the request core (`MastodonError`: rate limited, unreachable, ...) propagate
-    after what was fetched so far is ingested; the caller decides when to try again. The
-    request core already waits out a short 429 (`mastodon.rate_limit_max_wait`).
+    Errors of the request core (`MastodonError`: rate limited, unreachable, ...) and of the
+    store (`StoreFailed`) propagate after what was fetched so far is ingested; the caller
+    decides when to try again. The request core already waits out a short 429
+    (`mastodon.rate_limit_max_wait`).
     """
     query: dict[str, Any] = {"limit": limit}
     if types is not None:
         query["types"] = sorted(types)
-    cursor = _newest(store.newest_id(), store.meta(BASELINE_KEY))
+    failures = store.failures
+    cursor = _newest(store.resume_id(), store.meta(BASELINE_KEY))
     if cursor is None:
         return await _baseline(api, store, query)
     page = await api.page("GET", PATH, {**query, "min_id": cursor})
     pages, ingested = 1, 0
     while True:
         ingested += await _ingest(intake, page.items)
-        if len(page.items) < limit:
-            complete = True
-            break
-        if pages >= max_pages:
-            complete = False
-            break
         # Follow the server's Link; notifications page by their own ids, so a page from a
         # server that sends none is continued from its newest item.
         newest = _newest(*(str(n["id"]) for n in page.items if isinstance(n, dict)))
+        complete = len(page.items) < limit
+        if complete or pages >= max_pages:
+            store.caught_up(failures, None if complete else newest)
+            break
         page = await api.page("GET", PATH, cursor=page.prev or {**query, "min_id": newest})
         pages += 1
     log.info("backfill.done", pages=pages, ingested=ingested, complete=complete)
@@ -90,12 +94,14 @@ async def catch_up(
     *,
     backoff: Callable[[int], float],
     types: Collection[str] | None = None,
+    page_pause: float = PAGE_PAUSE,
 ) -> int:
     """Backfill until a run reaches the newest notification; how many were ingested.
 
     After a failure it waits until a 429's `X-RateLimit-Reset`, else `backoff(failures)`
     seconds, and tries again: a source calls this after (re)connecting, and an unreachable
-    instance must not end it.
+    instance or a full disk must not end it. Between runs of a long catch-up it pauses
+    `page_pause` seconds per page fetched, to spare the token's rate limit.
     """
     failures = ingested = 0
     while True:
@@ -107,9 +113,17 @@ async def catch_up(
             log.warning("backfill.failed", error=exc.error, retry_in=round(delay, 1))
             await asyncio.sleep(delay)
             continue
+        except StoreFailed as exc:  # the store logged it, once for the whole episode
+            delay = backoff(failures)
+            failures += 1
+            log.debug("backfill.store_failed", reason=exc.reason, retry_in=round(delay, 1))
+            await asyncio.sleep(delay)
+            continue
+        failures = 0
         ingested += result.ingested
         if result.complete:
             return ingested
+        await asyncio.sleep(result.pages * page_pause)
 
 
 def rate_limit_wait(exc: MastodonError) -> float | None:
@@ -129,7 +143,8 @@ async def _baseline(api: Api, store: NotificationStore, query: dict[str, Any]) -
     page = await api.page("GET", PATH, {**query, "limit": 1})
     ids = (str(n["id"]) for n in page.items if isinstance(n, dict) and "id" in n)
     baseline = _newest(*ids) or START
-    store.set_meta(BASELINE_KEY, baseline)
+    with store.transaction():
+        store.set_meta(BASELINE_KEY, baseline)
     log.info("backfill.baseline", since_id=baseline)
     return Backfilled(pages=1, ingested=0, complete=True, baseline=True)
 

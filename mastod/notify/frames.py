@@ -50,6 +50,15 @@ class Frames(Protocol):
 
     def dropped(self, subscription: str, since_id: str) -> str: ...
 
+    def pruned(self, subscription: str, since_id: str, oldest_id: str) -> str: ...
+
+    def failed(self, subscription: str, since_id: str) -> str: ...
+
+
+# `failed`: the store could not be read (damaged); the subscription ends.
+STORE_FAILED_CODE = -32603
+STORE_FAILED_TEXT = "Notification store error: the subscription ended"
+
 
 class JsonRpcFrames:
     """JSON-RPC 2.0 notifications (`notification`, `dropped`) for the socket and WebSocket."""
@@ -67,6 +76,17 @@ class JsonRpcFrames:
     def dropped(self, subscription: str, since_id: str) -> str:
         params = {"subscription": subscription, "since_id": since_id}
         return json.dumps({"jsonrpc": "2.0", "method": "dropped", "params": params})
+
+    def pruned(self, subscription: str, since_id: str, oldest_id: str) -> str:
+        """Retention deleted notifications after `since_id`: the replay starts at `oldest_id`."""
+        params = {"subscription": subscription, "since_id": since_id, "oldest_id": oldest_id}
+        return json.dumps({"jsonrpc": "2.0", "method": "pruned", "params": params})
+
+    def failed(self, subscription: str, since_id: str) -> str:
+        """A JSON-RPC error (id null): clients that stop on an error stop on it."""
+        data = {"subscription": subscription, "since_id": since_id}
+        error = {"code": STORE_FAILED_CODE, "message": STORE_FAILED_TEXT, "data": data}
+        return json.dumps({"jsonrpc": "2.0", "id": None, "error": error})
 
     # The same frame as bytes, for byte-stream peers (`WritesNow`): `line_head(sub) +
     # line_tail(text)` is `notification(sub, ..., text)` encoded, with the line's newline.

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sqlite3
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -267,8 +268,8 @@ class Hub:
     async def _run(self, sub: Subscription) -> None:
         try:
             await sub.gate.wait()
-            if sub.replay_from is not None:
-                await self._replay(sub, sub.replay_from)
+            if sub.replay_from is not None and not await self._replay_checked(sub):
+                return
             while True:
                 while not sub.pending:
                     sub.wakeup.clear()
@@ -289,6 +290,23 @@ class Hub:
             log.info("hub.peer_gone", subscription=sub.id, error=type(exc).__name__)
         finally:
             self._detach(sub)
+
+    async def _replay_checked(self, sub: Subscription) -> bool:
+        """The replay, after a `pruned` marker if retention deleted part of what it asks for.
+        False if the store could not be read (a damaged page): the subscriber got `failed`
+        and the subscription ends; the daemon goes on."""
+        since_id = sub.replay_from or ""
+        try:
+            oldest = self.store.pruned_after(since_id)
+            if oldest is not None:
+                await sub.peer.send(sub.frames.pruned(sub.id, since_id, oldest))
+            await self._replay(sub, since_id)
+        except sqlite3.DatabaseError as exc:
+            log.warning("hub.replay_failed", subscription=sub.id)
+            self.store.read_failed(exc)
+            await sub.peer.send(sub.frames.failed(sub.id, sub.position))
+            return False
+        return True
 
     async def _replay(self, sub: Subscription, since_id: str) -> None:
         store, page = self.store, self.replay_page

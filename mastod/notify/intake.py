@@ -14,7 +14,7 @@ from typing import Any
 from mastod.logs import get_logger
 from mastod.mastodon.shaping import shape
 from mastod.notify.hub import Hub
-from mastod.notify.store import MAX_ID_LENGTH, NotificationStore, encode
+from mastod.notify.store import MAX_ID_LENGTH, NotificationStore, StoreFailed, encode
 
 log = get_logger(__name__)
 
@@ -35,7 +35,8 @@ class Intake:
     async def ingest(self, notification: Mapping[str, Any]) -> bool:
         """Store and fan out one Mastodon Notification entity; True if it was new.
 
-        A notification that cannot be handled is logged and skipped: it never stops the source.
+        A notification that cannot be handled is logged and skipped; StoreFailed if the store
+        cannot be written (the source retries).
         """
         return await self.ingest_many([notification]) == 1
 
@@ -47,24 +48,37 @@ class Intake:
         decoded by `shaping.loads` (the request core's responses are), so `shape` would
         change nothing and is skipped.
 
-        Store and publish stay one synchronous step. If the transaction fails, each
-        notification is tried on its own, so one bad row costs only itself.
+        Store and publish stay one synchronous step. If the transaction fails for another
+        reason than the store (a bug), each notification is tried on its own, so one bad row
+        costs only itself. StoreFailed is raised after publishing what was stored before it.
         """
         ready = [item for n in notifications if (item := self._prepare(n, shaped)) is not None]
         if len(ready) > 1:
             try:
                 with self.store.transaction():
                     stored: list[bool | None] = [self.store.add_text(*item) for item in ready]
+            except StoreFailed:
+                raise  # nothing of the page was stored
             except Exception:
                 log.exception("intake.batch_failed", count=len(ready))
             else:
                 return self._publish(ready, stored)  # after the commit, never before
-        return self._publish(ready, [self._store(item) for item in ready])
+        stored = []
+        try:
+            for item in ready:
+                stored.append(self._store(item))
+        except StoreFailed:
+            self._publish(ready[: len(stored)], stored)
+            raise
+        return self._publish(ready, stored)
 
     def _store(self, item: tuple[str, str, str]) -> bool | None:
-        """Store one notification: True if new, False if a duplicate, None if it failed."""
+        """Store one notification: True if new, False if a duplicate, None if it failed
+        (StoreFailed: the store, not the notification, failed)."""
         try:
             return self.store.add_text(*item)
+        except StoreFailed:
+            raise
         except Exception:
             log.exception("intake.failed")
             return None

@@ -25,24 +25,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mastod.logs import get_logger
+from mastod.notify import retention, storefile
+from mastod.notify.storefile import Identity, StoreUnavailable, describe, hint
 from mastod.tasks import TaskSet
 
 log = get_logger(__name__)
 
+__all__ = ["NotificationStore", "StoreFailed", "StoreUnavailable"]
+
 FILENAME = "notifications.sqlite3"
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 MAX_ID_LENGTH = 255  # the sort key's length prefix has three digits
-PRUNE_BATCH = 100  # rows per DELETE: keeps each write short on the loop
+WAL_CUT_KEY = "store.wal_cut"  # written (with the time) to have the WAL cut back
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS notifications (
@@ -74,12 +76,33 @@ def encode(notification: Mapping[str, Any]) -> str:
     return json.dumps(notification, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+class StoreFailed(Exception):
+    """A write to the store failed (disk full, I/O error, ...). Nothing of it was published;
+    the source backs off and fetches again from `NotificationStore.resume_id()`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Gap:
+    """Where fetching resumes after failed writes: the newest id stored before the first
+    failure (None: nothing was stored), kept until a backfill from it completes."""
+
+    after: str | None
+
+
 class NotificationStore:
     """The durable log. `start()` opens it; `close()` checkpoints and closes it.
 
     Retention: at most `max_rows` rows and none stored more than `max_age` seconds ago
     (None: no age limit), pruned every `maintenance_interval` seconds. The newest row is
     never pruned: it is the cursor the next backfill starts from.
+
+    Faults, for `status` and `/health` (`problem`): a write that fails sets `fault` until a
+    write succeeds (one log line each way per episode); a store file deleted or replaced
+    while running sets `lost` for as long as the daemon runs.
     """
 
     def __init__(
@@ -94,27 +117,70 @@ class NotificationStore:
         self.max_rows = max_rows
         self.max_age = max_age
         self.maintenance_interval = maintenance_interval
+        self.fault: str | None = None
+        self.lost: str | None = None  # "deleted" or "replaced": the file under self.path
+        self.damage: str | None = None  # a read failed
+        self.failures = 0  # writes that failed, ever
+        self._gap: _Gap | None = None
+        self._identity: Identity | None = None
+        self.exclusive = False  # opened on a full disk: no -shm, checkpoints on the loop
         self._db: sqlite3.Connection | None = None
         self._tasks = TaskSet("notify.store")
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._db = _open(self.path)
+        """Open the store; StoreUnavailable (one line) if it can be neither opened nor
+        started afresh. A damaged file is moved aside first (storefile.prepare)."""
+        try:
+            await asyncio.to_thread(storefile.prepare, self.path)
+            self._db = _open(self.path)
+        except (sqlite3.Error, OSError) as exc:
+            if not storefile.disk_full(self.path):
+                raise storefile.unavailable(self.path, exc) from None
+            self._open_on_full_disk()
+        self._identity = Identity.of(self.path)
         self._tasks.spawn(self._maintain(), name="notify.store.maintenance")
         log.info("store.opened", path=str(self.path), rows=self.count())
+
+    def _open_on_full_disk(self) -> None:
+        """Serve what is stored, and show the fault, rather than not start: an exclusive
+        connection needs no -shm file; writes fail until there is room."""
+        try:
+            self._db = _open(self.path, exclusive=True)
+        except (sqlite3.Error, OSError) as exc:
+            raise storefile.unavailable(self.path, exc) from None
+        self.exclusive = True
+        self.fault = "disk full"
+        log.error(
+            "store.disk_full_at_start",
+            path=str(self.path),
+            action=storefile.hint("disk full"),
+            effect="stored notifications are served; new ones are fetched once there is room",
+        )
 
     async def close(self) -> None:
         await self._tasks.cancel()
         db, self._db = self._db, None
         if db is not None:
-            await asyncio.to_thread(_close, db)
+            await asyncio.to_thread(storefile.close, db, self.path, self.lost)
 
     @property
     def db(self) -> sqlite3.Connection:
         if self._db is None:
             raise RuntimeError("the notification store is not open")
         return self._db
+
+    @property
+    def problem(self) -> str | None:
+        """What is wrong with the store, for `status` (None: nothing)."""
+        if self.fault is not None:
+            return self.fault
+        if self.damage is not None:
+            return f"{self.damage} (found by a replay; restart to check it)"
+        if self.lost is not None:
+            return f"file {self.lost} while running (the open store is kept)"
+        return None
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -124,26 +190,43 @@ class NotificationStore:
         return self.add_text(notification_id, type_, encode(notification))
 
     def add_text(self, notification_id: str, type_: str, json_text: str) -> bool:
-        """Store already serialised JSON under `notification_id`; False when it is a duplicate."""
-        cursor = self.db.execute(
-            "INSERT INTO notifications (id, sort_key, type, stored_at, json)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            (notification_id, order_key(notification_id), type_, time.time(), json_text),
-        )
+        """Store already serialised JSON under `notification_id`; False when it is a duplicate.
+
+        StoreFailed if the write fails (inside `transaction()`, the transaction raises it)."""
+        db = self.db
+        single = not db.in_transaction
+        try:
+            cursor = db.execute(
+                "INSERT INTO notifications (id, sort_key, type, stored_at, json)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (notification_id, order_key(notification_id), type_, time.time(), json_text),
+            )
+        except sqlite3.Error as exc:
+            if not single:
+                raise
+            raise self._failed(exc) from None
+        if single:
+            self._wrote()
         return cursor.rowcount == 1
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, gap: bool = True) -> Iterator[None]:
         """One transaction around several writes (a backfilled page: one commit, not one
-        per row); rolled back if the block raises."""
+        per row); rolled back if the block raises. A failed write or commit raises
+        StoreFailed (`gap`: the failure can leave notifications unstored)."""
         db = self.db
-        db.execute("BEGIN")
         try:
+            db.execute("BEGIN")
             yield
-        except BaseException:
-            db.execute("ROLLBACK")
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db.in_transaction:  # SQLite rolls back by itself on some errors (SQLITE_FULL)
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._failed(exc, gap=gap) from None
             raise
-        db.execute("COMMIT")
+        self._wrote()
 
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute(
@@ -155,6 +238,68 @@ class NotificationStore:
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    # -- failures -------------------------------------------------------------------------
+
+    def _failed(self, exc: sqlite3.Error, *, gap: bool = True) -> StoreFailed:
+        """Count a failed write; log the first of an episode, with what to do."""
+        reason = describe(exc)
+        self.failures += 1
+        if gap and self._gap is None:
+            with contextlib.suppress(sqlite3.Error):
+                self._gap = _Gap(self.newest_id())
+        if self.fault is None:
+            self.fault = reason
+            log.error(
+                "store.write_failed",
+                path=str(self.path),
+                reason=reason,
+                action=hint(reason),
+                retry="the sources back off and fetch what is missing once it can be written",
+            )
+        return StoreFailed(reason)
+
+    def read_failed(self, exc: sqlite3.Error) -> None:
+        """A read failed (a damaged page, found by a replay): shown until the daemon restarts
+        (it checks the file then), logged once."""
+        if self.damage is None:
+            self.damage = describe(exc)
+            log.error(
+                "store.read_failed",
+                path=str(self.path),
+                reason=self.damage,
+                action="restart the daemon: it checks the file at start and moves a damaged"
+                " one aside (sqlite3 <file> .recover can save what is still readable)",
+            )
+
+    def _wrote(self) -> None:
+        if self.fault is not None:
+            log.info("store.recovered", path=str(self.path), failed_writes=self.failures)
+            self.fault = None
+
+    def resume_id(self) -> str | None:
+        """Where fetching resumes: after a write failed, the newest id stored before it
+        (until `caught_up`), so a gap is never skipped; else the newest stored id."""
+        return self._gap.after if self._gap is not None else self.newest_id()
+
+    def caught_up(self, failures: int, through: str | None) -> None:
+        """A backfill run that began when `failures` writes had failed stored everything up
+        to `through` (None: the newest notification): if no write failed since, fetching
+        resumes after it (the gap is closed, or narrower)."""
+        if self._gap is not None and failures == self.failures and self.fault is None:
+            self._gap = None if through is None else _Gap(through)
+
+    def pruned_after(self, since_id: str) -> str | None:
+        """If retention deleted notifications newer than `since_id` that a replay from it
+        would have sent (it is not stored, and older than the newest pruned): the oldest id
+        still kept ("" if none); else None."""
+        through = self.meta(retention.PRUNED_KEY)
+        if not since_id or through is None or order_key(since_id) >= through:
+            return None
+        if self.db.execute("SELECT 1 FROM notifications WHERE id = ?", (since_id,)).fetchone():
+            return None
+        row = self.db.execute("SELECT id FROM notifications ORDER BY sort_key LIMIT 1").fetchone()
+        return "" if row is None else str(row[0])
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -202,55 +347,57 @@ class NotificationStore:
 
     # -- retention and checkpoints ----------------------------------------------------------
 
-    def prune_step(self, now: float | None = None) -> int:
-        """Delete at most PRUNE_BATCH rows that retention rules out; how many were deleted.
-
-        Oldest by id first. One batch is one short write, so the maintenance task runs
-        it on the loop and yields between batches.
-        """
-        if self.max_age is not None:
-            cutoff = (time.time() if now is None else now) - self.max_age
-            cursor = self.db.execute(
-                "DELETE FROM notifications WHERE seq IN (SELECT seq FROM notifications"
-                " WHERE stored_at < ? AND sort_key < (SELECT max(sort_key) FROM notifications)"
-                " ORDER BY sort_key LIMIT ?)",
-                (cutoff, PRUNE_BATCH),
-            )
-            if cursor.rowcount > 0:
-                return int(cursor.rowcount)
-        excess = min(self.count() - self.max_rows, PRUNE_BATCH)
-        if excess <= 0:
-            return 0
-        cursor = self.db.execute(
-            "DELETE FROM notifications WHERE seq IN"
-            " (SELECT seq FROM notifications ORDER BY sort_key LIMIT ?)",
-            (excess,),
-        )
-        return int(cursor.rowcount)
-
     async def prune(self, now: float | None = None) -> int:
-        """Apply retention in batches, yielding to the loop between them."""
-        deleted = 0
-        while batch := self.prune_step(now):
-            deleted += batch
-            await asyncio.sleep(0)
-        return deleted
+        """Apply retention (`retention.prune`)."""
+        return await retention.prune(self, now)
 
     async def checkpoint(self) -> None:
-        """Copy the WAL into the database file (fsyncs), in a worker thread."""
-        await asyncio.to_thread(_checkpoint, self.path)
+        """Copy the WAL into the database file (fsyncs), in a worker thread. Not when the
+        file under the store's name is not the open store's: that would write another file."""
+        if self._file_lost():
+            return
+        if self.exclusive:
+            storefile.checkpoint_here(self.db)
+            return
+        await asyncio.to_thread(storefile.checkpoint, self.path)
+
+    def _cut_wal(self) -> None:
+        """The first commit after a complete checkpoint restarts the WAL and cuts its file
+        back to WAL_LIMIT: make one when the WAL is larger, rather than wait for a
+        notification to come."""
+        if self.lost is not None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            if self.path.with_name(self.path.name + "-wal").stat().st_size > storefile.WAL_LIMIT:
+                with self.transaction(gap=False):
+                    self.set_meta(WAL_CUT_KEY, str(time.time()))
+
+    def _file_lost(self) -> bool:
+        """Notice (once) that the store's file was deleted or replaced by another one."""
+        if self.lost is None and self._identity is not None:
+            self.lost = storefile.lost(self.path, self._identity)
+        return self.lost is not None
 
     async def _maintain(self) -> None:
         while True:
             await asyncio.sleep(self.maintenance_interval)
-            try:
-                pruned = await self.prune()
-                await self.checkpoint()
-            except sqlite3.Error as exc:
-                log.error("store.maintenance_failed", error=str(exc))
-                continue
-            if pruned:
-                log.info("store.pruned", rows=pruned)
+            await self.maintain()
+
+    async def maintain(self) -> None:
+        """Retention, then the file: prune, vacuum, checkpoint. A failure is a store fault
+        (logged once per episode) and is retried at the next run."""
+        try:
+            pruned = await retention.prune(self)
+            freed = await retention.vacuum(self)
+            await self.checkpoint()
+            self._cut_wal()
+        except StoreFailed:
+            return
+        except sqlite3.Error as exc:  # the checkpoint's own connection
+            self._failed(exc, gap=False)
+            return
+        if pruned or freed:
+            log.info("store.pruned", rows=pruned, pages_freed=freed)
 
 
 def _with_types(sql: str, args: list[Any], types: AbstractSet[str] | None) -> tuple[str, list[Any]]:
@@ -260,45 +407,11 @@ def _with_types(sql: str, args: list[Any], types: AbstractSet[str] | None) -> tu
     return f"{sql} AND type IN ({marks})", [*args, *sorted(types)]
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    if not path.parent.exists():
-        path.parent.mkdir(mode=DIR_MODE, parents=True)
-    # Created 0600 before SQLite sees it; SQLite gives the -wal and -shm files the same mode.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+def _open(path: Path, *, exclusive: bool = False) -> sqlite3.Connection:
+    db = storefile.connect(path, exclusive=exclusive)
     try:
-        os.fchmod(fd, FILE_MODE)
-    finally:
-        os.close(fd)
-    # autocommit (each statement commits); used by one thread at a time: the loop, then close()
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    try:
-        mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise sqlite3.OperationalError(f"cannot switch {path} to WAL mode (got {mode})")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints fsync: done in a thread
-        db.execute("PRAGMA busy_timeout=2000")
         db.executescript(_SCHEMA)
     except sqlite3.Error:
         db.close()
         raise
     return db
-
-
-def _checkpoint(path: Path) -> None:
-    # A connection of its own, so the fsyncs happen on this worker thread. PASSIVE never
-    # waits for, nor blocks, the writer on the event loop.
-    db = sqlite3.connect(path, isolation_level=None)
-    try:
-        db.execute("PRAGMA busy_timeout=2000")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    finally:
-        db.close()
-
-
-def _close(db: sqlite3.Connection) -> None:
-    try:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        db.close()

@@ -30,7 +30,7 @@ from mastod.mastodon.errors import MastodonError
 from mastod.net import backoff_delay
 from mastod.notify.backfill import catch_up
 from mastod.notify.intake import Intake
-from mastod.notify.store import NotificationStore
+from mastod.notify.store import NotificationStore, StoreFailed
 from mastod.tasks import TaskSet
 
 log = get_logger(__name__)
@@ -179,7 +179,11 @@ class StreamingSource:
                 await self._catch_up()
                 self.state = "connected"
             else:
-                await self.intake.ingest(notification)
+                try:
+                    await self.intake.ingest(notification)
+                except StoreFailed:  # fetch it again with what follows, once it can be stored
+                    inbox.items.clear()
+                    inbox.stale = True
 
     async def _catch_up(self) -> None:
         await catch_up(self.api, self.store, self.intake, types=self.types, backoff=self._backoff)

@@ -107,7 +107,8 @@ def create_rpc_app(
         return await serve_websocket(request, dispatcher, tasks, live.websockets)
 
     async def health_get(request: web.Request) -> web.Response:
-        return web.json_response(health())
+        body = health()  # 503 when something is wrong: monitors look at the status code
+        return web.json_response(body, status=503 if body["status"] == "unhealthy" else 200)
 
     app.router.add_post("/rpc", rpc_post)
     app.router.add_get("/rpc", rpc_get)

@@ -119,6 +119,16 @@ class SseFrames:
         data = json.dumps({"subscription": subscription, "since_id": since_id})
         return f"event: dropped\ndata: {data}\n\n"
 
+    def pruned(self, subscription: str, since_id: str, oldest_id: str) -> str:
+        data = json.dumps(
+            {"subscription": subscription, "since_id": since_id, "oldest_id": oldest_id}
+        )
+        return f"event: pruned\ndata: {data}\n\n"
+
+    def failed(self, subscription: str, since_id: str) -> str:
+        data = json.dumps({"subscription": subscription, "since_id": since_id})
+        return f"event: failed\ndata: {data}\n\n"
+
 
 SSE = SseFrames()
 
