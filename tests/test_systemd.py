@@ -208,6 +208,7 @@ def unit_directives() -> dict[str, list[str]]:
         ("Type", "notify"),
         ("NotifyAccess", "main"),
         ("ExecStart", "/usr/bin/env mastod serve --config /etc/mastod/mastod.yaml"),
+        ("ExecReload", "kill -HUP $MAINPID"),
         ("WatchdogSec", "30"),
         ("Restart", "on-failure"),
         ("TimeoutStopSec", "20"),

@@ -138,6 +138,9 @@ class WebhookConfig:
     public_url: str | None = field(default=None, metadata={"check": _check_public_url})
     max_body_bytes: int = 64 * 1024
     unsubscribe_on_exit: bool = False
+    # seconds our clock and the instance's may disagree by, either way, before a push's VAPID
+    # `exp` is called out of range (such a push still triggers a catch-up)
+    clock_skew: float = field(default=300.0, metadata=_NON_NEGATIVE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,11 +128,14 @@ def error_frame(error: errors.RpcError, id_: Any = None) -> dict[str, Any]:
 class Dispatcher:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        # Set when the daemon stops: a call cancelled from then on is answered with an error
+        # (rpc/errors.STOPPED_TEXT) instead of leaving its client with a closed connection.
+        self.stopping = False
         self._table: dict[str, Callable[..., Awaitable[Result]]] = {}
         for name in registry.names():
             method = registry.get(name)
             assert method is not None
-            self._table[name] = _adapter(method)
+            self._table[name] = _adapter(method, lambda: self.stopping)
 
     async def answer(self, frame: bytes | str, peer: PushPeer) -> None:
         """Handle `frame`, send the reply on `peer`, then run what methods deferred with
@@ -263,16 +266,22 @@ def _data(data: Any) -> Any:
     return None if data is NODATA else data
 
 
-def _adapter(method: Method) -> Callable[..., Awaitable[Result]]:
-    """Call `method`, validating values first and turning every exception into a JsonRpcError."""
+def _adapter(method: Method, stopping: Callable[[], bool]) -> Callable[..., Awaitable[Result]]:
+    """Call `method`, validating values first and turning every exception into a JsonRpcError
+    (and a cancellation by the daemon's shutdown into the error that says so)."""
 
     async def call(*args: Any, **kwargs: Any) -> Result:
         bound = method.signature.bind(*args, **kwargs)
         try:
-            method.check(bound)
-            result = await method.fn(*bound.args, **bound.kwargs)
-        except asyncio.CancelledError:
-            raise
+            try:
+                method.check(bound)
+                result = await method.fn(*bound.args, **bound.kwargs)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not stopping() or task is None:
+                    raise
+                task.uncancel()  # the answer is still to be sent
+                raise errors.DaemonStopped from None
         except Exception as exc:
             error = errors.from_exception(exc)
             if error is None:

@@ -51,6 +51,16 @@ class LiveStreams:
 LIVE_STREAMS = web.AppKey("live_streams", LiveStreams)
 
 
+class Bearer:
+    """The token `/rpc` wants (None: no authentication); the daemon replaces it on SIGHUP."""
+
+    def __init__(self, token: str | None) -> None:
+        self.token = token
+
+
+BEARER = web.AppKey("bearer", Bearer)
+
+
 def create_rpc_app(
     dispatcher: Dispatcher,
     *,
@@ -64,9 +74,11 @@ def create_rpc_app(
     """The RPC listener's app. `token=None` turns authentication off (config says so).
     `events` serves `GET /events` (behind the same Host guard and token as `/rpc`)."""
     hosts = LOOPBACK_NAMES | {h.lower() for h in allowed_hosts}
+    bearer = Bearer(token)
     app = web.Application(
-        middlewares=[_host_guard(hosts), _auth(token)], client_max_size=max_frame_bytes
+        middlewares=[_host_guard(hosts), _auth(bearer)], client_max_size=max_frame_bytes
     )
+    app[BEARER] = bearer
     peer = HttpPeer()
     live = LiveStreams()
     app[LIVE_STREAMS] = live
@@ -80,7 +92,10 @@ def create_rpc_app(
             body += chunk
             if len(body) > max_frame_bytes:
                 return _too_large(max_frame_bytes)
-        answer = await dispatcher.handle(bytes(body), peer)
+        # Run as a task of the set the daemon drains on SIGTERM, like the other transports'
+        # calls: past the grace period it is answered "daemon stopped", not cut off.
+        call = tasks.spawn(dispatcher.handle(bytes(body), peer), name="rpc.http")
+        answer = await asyncio.shield(call)
         if answer is None:
             return web.Response(status=204)
         return web.Response(text=answer, content_type=JSON)
@@ -138,12 +153,12 @@ def _host_guard(allowed: frozenset[str]) -> Any:
     return guard
 
 
-def _auth(token: str | None) -> Any:
-    expected = None if token is None else f"Bearer {token}".encode()
-
+def _auth(bearer: Bearer) -> Any:
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if expected is not None and request.path != "/health":
+        token = bearer.token
+        if token is not None and request.path != "/health":
+            expected = f"Bearer {token}".encode()
             given = request.headers.get("Authorization", "").encode("utf-8", "replace")
             if not hmac.compare_digest(given, expected):
                 return web.json_response(
