@@ -2,14 +2,15 @@
 
 `build` wires config -> request core -> actions -> registry -> dispatcher -> listeners, with
 every resource as one aiohttp cleanup context in dependency order (cleanup runs iff startup
-ran, in reverse). `serve` runs it until SIGTERM/SIGINT: stop accepting, let in-flight calls
-finish (bounded), then clean up, telling systemd each step.
+ran, in reverse). `serve` runs it until SIGTERM/SIGINT: READY as soon as the listeners are up
+(the account is verified in the background), then on stop: stop accepting, let in-flight calls
+finish (bounded; a second signal cuts that short), answer the rest "daemon stopped", clean up,
+telling systemd each step. SIGHUP reloads what can change without a restart (`reload`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,25 +20,27 @@ from typing import Any
 from aiohttp import web
 
 from mastod import __version__
+from mastod.account import Account
 from mastod.actions._registry import collect
 from mastod.actions.pagination import paginate
 from mastod.config import Config
 from mastod.listeners import GuardedSite
 from mastod.logs import get_logger
 from mastod.mastodon.client import MastodonClient
-from mastod.mastodon.errors import MastodonError
 from mastod.mastodon.uploads import upload_reader
 from mastod.notify.hub import Hub
 from mastod.notify.intake import Intake
 from mastod.notify.sources import Sources
 from mastod.notify.store import NotificationStore
+from mastod.reload import Reloader
 from mastod.rpc.actions import register_actions, register_paginate
 from mastod.rpc.builtins import register_builtins
 from mastod.rpc.dispatch import Dispatcher
-from mastod.rpc.http import create_rpc_app
+from mastod.rpc.http import BEARER, create_rpc_app
 from mastod.rpc.registry import Registry
 from mastod.rpc.subscriptions import events_handler, register_subscriptions
 from mastod.rpc.unix import UnixServer
+from mastod.signals import Signals
 from mastod.systemd import Notifier, listen_fds, watchdog_interval, watchdog_loop
 from mastod.tasks import TaskSet
 
@@ -49,10 +52,10 @@ class DaemonState:
     """What `status` and `/health` report. Never holds a secret."""
 
     config: Config
+    account: Account
+    instance_clock: Callable[[], dict[str, Any]]
     started: float = field(default_factory=time.monotonic)
     ready: bool = False
-    account: dict[str, Any] | None = None
-    account_error: str | None = None
     listeners: dict[str, str] = field(default_factory=dict)
     subscribers: Callable[[], int] = lambda: 0
     notifications: Callable[[], dict[str, Any]] | None = None
@@ -60,25 +63,28 @@ class DaemonState:
 
     def health(self) -> dict[str, Any]:
         store = self.store_problem()
-        health: dict[str, Any] = {
-            "status": "unhealthy" if store else "ok" if self.ready else "starting",
+        problems = [p for p in (self.account.unhealthy,) if p is not None]
+        if store:
+            problems.append(f"store: {store}")
+            status = "unhealthy"
+        elif not self.ready:
+            status = "starting"
+        else:
+            status = "degraded" if problems else "ok"
+        return {
+            "status": status,
             "version": __version__,
             "uptime_s": round(time.monotonic() - self.started, 1),
+            "problems": problems,
         }
-        if store:
-            health["problems"] = [f"store: {store}"]
-        return health
 
     def status(self) -> dict[str, Any]:
-        account = None
         notifications = self.notifications() if self.notifications else {"source": "none"}
-        if self.account is not None:
-            account = {k: self.account.get(k) for k in ("id", "username", "acct", "url")}
         return {
             **self.health(),
             "instance": self.config.mastodon.base_url,
-            "account": account,
-            "account_error": self.account_error,
+            **self.account.status(),
+            "instance_clock": self.instance_clock(),
             "listeners": dict(self.listeners),
             "notifications": notifications,
             "store": self.store_problem() or "ok",
@@ -92,12 +98,16 @@ class Daemon:
     state: DaemonState
     unix: UnixServer | None
     tasks: TaskSet
+    client: MastodonClient
+    dispatcher: Dispatcher
 
 
 def build(config: Config, *, rpc_token: str | None) -> Daemon:
-    state = DaemonState(config)
     tasks = TaskSet("rpc")
     client = MastodonClient(config.mastodon, uploads=upload_reader(config))
+    background = TaskSet("account")
+    account = Account(client, tasks=background)
+    state = DaemonState(config, account, client.clock.state)
     registry = Registry()
     register_actions(registry, collect(), client)
     register_paginate(registry, paginate, client)
@@ -113,6 +123,8 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
     state.subscribers = lambda: hub.subscriber_count
     state.notifications = sources.state
     state.store_problem = lambda: store.problem
+    account.on_unauthorized.append(sources.token_refused)
+    account.on_verified.append(sources.token_restored)
     rpc = config.rpc
     dispatcher = Dispatcher(
         registry,
@@ -138,16 +150,12 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
         await client.close()
 
     async def account_ctx(_: web.Application) -> AsyncIterator[None]:
-        # Not fatal: the daemon serves public endpoints and per-call tokens without it.
-        if config.mastodon.access_token:
-            try:
-                state.account = await client.api().get("/api/v1/accounts/verify_credentials")
-            except MastodonError as exc:
-                state.account_error = exc.error
-                log.warning("account.unverified", error=exc.error, http_status=exc.http_status)
-            else:
-                log.info("account.verified", acct=(state.account or {}).get("acct"))
+        # In the background: a silent instance must not hold the listeners and READY back,
+        # and the daemon serves public endpoints and per-call tokens without the account.
+        account.start()
         yield
+        await account.stop()
+        await background.cancel()
 
     async def unix_ctx(_: web.Application) -> AsyncIterator[None]:
         assert unix is not None
@@ -182,7 +190,9 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
     if unix is not None:
         app.cleanup_ctx.append(unix_ctx)
     app.cleanup_ctx.append(sources_ctx)
-    return Daemon(app=app, state=state, unix=unix, tasks=tasks)
+    return Daemon(
+        app=app, state=state, unix=unix, tasks=tasks, client=client, dispatcher=dispatcher
+    )
 
 
 def _inherited_unix_socket() -> socket.socket | None:
@@ -196,49 +206,55 @@ def _inherited_unix_socket() -> socket.socket | None:
     return None
 
 
-async def serve(config: Config, *, rpc_token: str | None) -> None:
-    """Run until SIGTERM or SIGINT."""
+async def serve(
+    config: Config, *, rpc_token: str | None, reload: Callable[[], Config] | None = None
+) -> None:
+    """Run until SIGTERM or SIGINT; SIGHUP re-reads the config through `reload`."""
     daemon = build(config, rpc_token=rpc_token)
     notifier = Notifier()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    reloader = Reloader(
+        config,
+        reload or (lambda: config),
+        client=daemon.client,
+        account=daemon.state.account,
+        bearer=daemon.app[BEARER],
+        notifier=notifier,
+    )
     grace = config.rpc.shutdown_grace
     runner = web.AppRunner(daemon.app, handle_signals=False, shutdown_timeout=grace)
-    try:
-        await runner.setup()
-    except BaseException:  # (the store cannot open): close what had started, e.g. sessions
-        await runner.cleanup()
-        raise
     watchdog: asyncio.Task[None] | None = None
-    try:
-        if config.rpc.http is not None:
-            http = config.rpc.http
-            site = GuardedSite(
-                runner, http.host, http.port, read_timeout=http.read_timeout, label="rpc.http"
-            )
-            await site.start()
-            daemon.state.listeners["http"] = site.name
-        daemon.state.ready = True
-        notifier.ready(f"listening on {', '.join(daemon.state.listeners.values())}")
-        log.info("daemon.ready", version=__version__, **daemon.state.listeners)
-        interval = watchdog_interval()
-        if interval is not None:
-            watchdog = asyncio.create_task(watchdog_loop(notifier, interval))
-        await stop.wait()
-    finally:
-        notifier.stopping()
-        log.info("daemon.stopping")
-        daemon.state.ready = False
-        if daemon.unix is not None:
-            await daemon.unix.stop_accepting()
-        cancelled = await daemon.tasks.drain(grace)
-        if cancelled:
-            log.warning("daemon.calls_cancelled", count=cancelled)
-        if watchdog is not None:
-            watchdog.cancel()
-        await runner.cleanup()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-        log.info("daemon.stopped")
+    with Signals(reloader) as signals:
+        try:
+            if await signals.unless_stopped(_start(daemon, runner, config)):
+                notifier.ready(f"listening on {', '.join(daemon.state.listeners.values())}")
+                log.info("daemon.ready", version=__version__, **daemon.state.listeners)
+                interval = watchdog_interval()
+                if interval is not None:
+                    watchdog = asyncio.create_task(watchdog_loop(notifier, interval))
+                await signals.stop.wait()
+        finally:
+            notifier.stopping()
+            log.info("daemon.stopping")
+            daemon.state.ready = False
+            if daemon.unix is not None:
+                await daemon.unix.stop_accepting()
+            daemon.dispatcher.stopping = True
+            cancelled = await daemon.tasks.drain(grace, cut_short=signals.hurry)
+            if cancelled:
+                log.warning("daemon.calls_cancelled", count=cancelled)
+            if watchdog is not None:
+                watchdog.cancel()
+            await runner.cleanup()
+            log.info("daemon.stopped")
+
+
+async def _start(daemon: Daemon, runner: web.AppRunner, config: Config) -> None:
+    await runner.setup()
+    if config.rpc.http is not None:
+        http = config.rpc.http
+        site = GuardedSite(
+            runner, http.host, http.port, read_timeout=http.read_timeout, label="rpc.http"
+        )
+        await site.start()
+        daemon.state.listeners["http"] = site.name
+    daemon.state.ready = True

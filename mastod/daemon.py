@@ -8,8 +8,10 @@ import asyncio
 import dataclasses
 import os
 import resource
+import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from mastod.config import (
@@ -48,8 +50,10 @@ def run(*, config_path: Path | None, sandbox: bool) -> int:
         print(f"mastod: config: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     raise_fd_limit()
+    # Until the event loop handles it, a SIGHUP (a reload) must not kill the daemon.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        asyncio.run(_serve(config, rpc_token, sandbox))
+        asyncio.run(_serve(config, rpc_token, sandbox, lambda: _load(config_path, sandbox)))
     except (OSError, RuntimeError, PushSetupError) as exc:
         log.error("daemon.failed", error=str(exc))
         print(f"mastod: {exc}", file=sys.stderr)
@@ -92,11 +96,13 @@ def _load(config_path: Path | None, sandbox: bool) -> Config:
     return load_config(explicit, overrides=overrides)
 
 
-async def _serve(config: Config, rpc_token: str | None, sandbox: bool) -> None:
+async def _serve(
+    config: Config, rpc_token: str | None, sandbox: bool, reload: Callable[[], Config]
+) -> None:
     from mastod.app import serve
 
     if not sandbox:
-        await serve(config, rpc_token=rpc_token)
+        await serve(config, rpc_token=rpc_token, reload=reload)
         return
     from mastod.sandbox import start_sandbox
 
@@ -106,16 +112,19 @@ async def _serve(config: Config, rpc_token: str | None, sandbox: bool) -> None:
     # not outlive it (nor mix with a real instance's): they go in a private temporary dir.
     scratch = tempfile.TemporaryDirectory(prefix="mastod-sandbox-")
     try:
-        mastodon = dataclasses.replace(config.mastodon, base_url=instance.url)
-        webhook = config.webhook
-        if webhook.public_url is None:
-            # The sandbox pushes to loopback, so the whole Web Push pipeline runs offline.
-            public = f"http://{webhook.host}:{webhook.port}"
-            webhook = dataclasses.replace(webhook, public_url=public)
-        sandboxed = dataclasses.replace(
-            config, mastodon=mastodon, webhook=webhook, state_dir=Path(scratch.name)
-        )
-        await serve(sandboxed, rpc_token=rpc_token)
+
+        def sandboxed(loaded: Config) -> Config:
+            mastodon = dataclasses.replace(loaded.mastodon, base_url=instance.url)
+            webhook = loaded.webhook
+            if webhook.public_url is None:
+                # The sandbox pushes to loopback, so the whole Web Push pipeline runs offline.
+                public = f"http://{webhook.host}:{webhook.port}"
+                webhook = dataclasses.replace(webhook, public_url=public)
+            return dataclasses.replace(
+                loaded, mastodon=mastodon, webhook=webhook, state_dir=Path(scratch.name)
+            )
+
+        await serve(sandboxed(config), rpc_token=rpc_token, reload=lambda: sandboxed(reload()))
     finally:
         await instance.close()
         scratch.cleanup()

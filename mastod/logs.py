@@ -191,6 +191,14 @@ def configure_logging(
     )
 
 
+def set_level(level: str) -> None:
+    """Change the level `configure_logging` set (a reload); every logger follows at once."""
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}")
+    logging.getLogger().setLevel(numeric)
+
+
 _RENDERED = "_mastod_rendered"
 
 

@@ -10,6 +10,7 @@ import asyncio
 import fcntl
 import os
 import socket
+import time
 from collections.abc import Mapping, MutableMapping
 
 from mastod.logs import get_logger
@@ -57,6 +58,11 @@ class Notifier:
     def ready(self, status: str | None = None) -> bool:
         """Startup is finished: listening, notifications source started."""
         return self.notify("READY=1", *([f"STATUS={status}"] if status else []))
+
+    def reloading(self) -> bool:
+        """A reload began; `ready()` says it is over. systemd wants the monotonic time with it."""
+        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        return self.notify("RELOADING=1", f"MONOTONIC_USEC={usec}")
 
     def stopping(self, status: str | None = None) -> bool:
         return self.notify("STOPPING=1", *([f"STATUS={status}"] if status else []))

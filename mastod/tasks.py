@@ -11,6 +11,8 @@ from mastod.logs import get_logger
 
 log = get_logger(__name__)
 
+SETTLE = 2.0  # seconds a cancelled task may take to finish up (send its last answer)
+
 
 class TaskSet:
     def __init__(self, name: str) -> None:
@@ -36,20 +38,30 @@ class TaskSet:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    async def drain(self, grace: float) -> int:
-        """Let running tasks finish for up to `grace` seconds, then cancel the rest.
-
-        Returns how many had to be cancelled.
+    async def drain(self, grace: float, *, cut_short: asyncio.Event | None = None) -> int:
+        """Let running tasks finish for up to `grace` seconds (less once `cut_short` is set),
+        then cancel the rest. Returns how many had to be cancelled.
         """
         pending = set(self._tasks)
         if pending:
-            _, pending = await asyncio.wait(pending, timeout=grace)
+            waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(asyncio.wait(pending))}
+            if cut_short is not None:
+                waiters.add(asyncio.ensure_future(cut_short.wait()))
+            await asyncio.wait(waiters, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+            pending = {task for task in pending if not task.done()}
         await self.cancel()
         return len(pending)
 
-    async def cancel(self) -> None:
+    async def cancel(self, settle: float = SETTLE) -> None:
+        """Cancel every task; one that catches the cancellation to finish up (an RPC call
+        sending its "daemon stopped" answer) gets `settle` seconds, then is cancelled again."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=settle)
+            for task in stuck:
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

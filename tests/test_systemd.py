@@ -207,6 +207,7 @@ def unit_directives(unit: Path = UNIT) -> dict[str, list[str]]:
         ("Type", "notify"),
         ("NotifyAccess", "main"),
         ("ExecStart", "/opt/mastod/bin/mastod serve --config /etc/mastod/mastod.yaml"),
+        ("ExecReload", "kill -HUP $MAINPID"),
         ("WatchdogSec", "30"),
         ("Restart", "on-failure"),
         ("TimeoutStopSec", "20"),

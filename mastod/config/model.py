@@ -137,6 +137,9 @@ class WebhookConfig:
     unsubscribe_on_exit: bool = False
     read_timeout: float = 10.0  # seconds a push's headers and body may take to arrive
     max_connections: int = 256  # open at once; more are closed as soon as they are accepted
+    # seconds our clock and the instance's may disagree by, either way, before a push's VAPID
+    # `exp` is called out of range (such a push still triggers a catch-up)
+    clock_skew: float = field(default=300.0, metadata=_NON_NEGATIVE)
 
 
 @dataclass(frozen=True, slots=True)

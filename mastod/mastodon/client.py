@@ -7,7 +7,7 @@ rate-limit policy (`transport`), maps failures (`responses`), and shapes results
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ import yarl
 
 from mastod import __version__
 from mastod.config import MastodonConfig
+from mastod.mastodon.clock import InstanceClock
 from mastod.mastodon.encoding import (
     Pairs,
     cursor_pairs,
@@ -23,7 +24,7 @@ from mastod.mastodon.encoding import (
     fill_path,
     form_pairs,
 )
-from mastod.mastodon.errors import InvalidParam, UnexpectedResponse
+from mastod.mastodon.errors import InvalidParam, Unauthorized, UnexpectedResponse
 from mastod.mastodon.pagination import Links, Page, cursor_of, parse_links, same_instance
 from mastod.mastodon.responses import decode
 from mastod.mastodon.sessions import SessionPool, normalize_base_url
@@ -40,6 +41,11 @@ class MastodonClient:
 
     `start()`/`close()` are called from an aiohttp cleanup context. `api()` returns a view
     bound to the configured instance and token, or to a per-call override.
+
+    The configured token can be replaced while running (`set_token`, on SIGHUP): views of the
+    configured account read it at each call. A 401 to a call made with it is reported to
+    `on_unauthorized` (the account's state), and the `Date` of every answer from the
+    configured instance feeds `clock`.
     """
 
     def __init__(
@@ -52,7 +58,7 @@ class MastodonClient:
     ) -> None:
         """`uploads` reads file parameters; by default inline content only."""
         self.config = config
-        self.clock = clock
+        self.rate_clock = clock  # what rate-limit waits sleep and read time by
         self.uploads = uploads or UploadReader()
         self.base_url = normalize_base_url(config.base_url)
         self._token = config.access_token or None
@@ -64,6 +70,8 @@ class MastodonClient:
         # What each instance was found to support (an endpoint it lacks, ...), learned by the
         # actions from its answers and kept for the daemon's lifetime, by base URL.
         self.quirks: dict[str, dict[str, str]] = {}
+        self.clock = InstanceClock()
+        self.on_unauthorized: Callable[[Unauthorized], None] | None = None
 
     def _new_session(self, fresh: bool) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
@@ -90,6 +98,15 @@ class MastodonClient:
         """Override sessions currently pooled (the default instance's is not counted)."""
         return self._pool.override_count
 
+    @property
+    def token(self) -> str | None:
+        """The configured access token (None: public endpoints only)."""
+        return self._token
+
+    def set_token(self, access_token: str | None) -> None:
+        """Use another configured token from the next call on (a reload)."""
+        self._token = access_token or None
+
     def api(self, base_url: str | None = None, access_token: str | None = None) -> Api:
         """A view on the configured instance, or on `base_url` with `access_token`.
 
@@ -97,8 +114,14 @@ class MastodonClient:
         another `base_url` without its own `access_token` goes there unauthenticated.
         """
         base = self.base_url if base_url is None else normalize_base_url(base_url)
-        token = access_token or (self._token if base == self.base_url else None)
-        return Api(self, base, token)
+        if access_token:
+            return Api(self, base, access_token)
+        return Api(self, base, None, account=base == self.base_url)
+
+    def _unauthorized(self, exc: Unauthorized, token: str) -> None:
+        # a call still in flight with a token that a reload has replaced says nothing of the new
+        if token == self._token and self.on_unauthorized is not None:
+            self.on_unauthorized(exc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +143,10 @@ class PageCapture:
 
 
 class Api:
-    """One instance and token. Paths are Mastodon's templates (`/api/v1/statuses/{status_id}`)."""
+    """One instance and token. Paths are Mastodon's templates (`/api/v1/statuses/{status_id}`).
+
+    `account`: the view of the configured account, whose token is the client's current one.
+    """
 
     def __init__(
         self,
@@ -128,11 +154,14 @@ class Api:
         base_url: str,
         access_token: str | None,
         capture: PageCapture | None = None,
+        *,
+        account: bool = False,
     ) -> None:
         self._client = client
         self.base_url = base_url
         self._token = access_token
         self._capture = capture
+        self._account = account
 
     @property
     def config(self) -> MastodonConfig:
@@ -148,7 +177,7 @@ class Api:
         return Api(self._client, self.base_url, access_token, self._capture)
 
     def capturing(self, capture: PageCapture) -> Api:
-        return Api(self._client, self.base_url, self._token, capture)
+        return Api(self._client, self.base_url, self._token, capture, account=self._account)
 
     async def get(
         self,
@@ -272,15 +301,23 @@ class Api:
         sending = dict(headers)
         for name, value in sending.items():
             _check_header(_HEADER_PARAMS.get(name, name), value)
-        if self._token:
-            _check_header("access_token", self._token)
-            sending["Authorization"] = f"Bearer {self._token}"
+        token = self._client.token if self._account else self._token
+        if token:
+            _check_header("access_token", token)
+            sending["Authorization"] = f"Bearer {token}"
         files_to_send = await self._client.uploads.read(files) if files else []
         if form and not files_to_send:
             sending["Content-Type"] = "application/x-www-form-urlencoded"
         out = Outgoing(verb, url, template, sending, form or None, files_to_send)
         async with self._client._pool.lease(self.base_url, fresh=not out.idempotent) as session:
-            reply = await exchange(session, out, self.config, self._client.clock)
+            try:
+                reply = await exchange(session, out, self.config, self._client.rate_clock)
+            except Unauthorized as exc:
+                if self._account and token:
+                    self._client._unauthorized(exc, token)
+                raise
+        if self._account:
+            self._client.clock.observe(reply.headers.get("Date"))
         data = empty_to_none(decode(reply.status, reply.content_type, reply.body))
         return Result(reply.status, data, parse_links(reply.headers.get("Link"), reply.url))
 

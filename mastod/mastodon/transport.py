@@ -33,8 +33,8 @@ from mastod.mastodon.encoding import Pairs, encode_query, multipart
 from mastod.mastodon.errors import MastodonError, RateLimited, UnexpectedResponse, Unreachable
 from mastod.mastodon.ratelimit import rate_limit, retry_after
 from mastod.mastodon.responses import error_for
-from mastod.net import backoff_delay
 from mastod.mastodon.uploads import Upload
+from mastod.net import backoff_delay
 
 log = get_logger(__name__)
 

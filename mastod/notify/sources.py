@@ -103,6 +103,18 @@ class Sources:
             }
         return {"source": self.kind, "state": self.problem or "off"}
 
+    def token_refused(self) -> None:
+        """The instance refused the account's token: it drops the push subscription of a
+        revoked one, so re-check it now for `status` to say so."""
+        if self.push is not None:
+            self.push.recheck()
+
+    def token_restored(self) -> None:
+        """A token works again (replaced on SIGHUP): subscribe with it, fetch what was missed."""
+        if self.push is not None:
+            self.push.recheck()
+            self._catch_up()
+
     def _catch_up(self) -> None:
         """Backfill in the background; one run at a time (it runs until it is complete)."""
         if self._catching_up:

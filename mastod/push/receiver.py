@@ -5,6 +5,11 @@ origin, and it decrypts with our keys. Anything else is logged with a short reas
 key, header value or plaintext) and dropped. A push identical to one accepted (same JWT,
 same body) before that JWT expires is a replay: dropped without a look upstream. Counts of
 all three are kept for `status`.
+
+A push whose only fault is an `exp` out of range (a clock off by more than `clock_skew`) is
+still passed on: all it does is trigger a catch-up, and dropping it would silence push for as
+long as the clocks disagree. The skew is logged once per episode, with the offset; the
+episode ends with the next push whose `exp` is in range.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ from collections.abc import Awaitable, Callable
 
 from mastod.logs import get_logger
 from mastod.push.decrypt import PushPayload, open_push
-from mastod.push.errors import PushRejected
+from mastod.push.errors import ClockSkewed, PushRejected
 from mastod.push.keys import PushKeys
-from mastod.push.vapid import verify_vapid
+from mastod.push.vapid import CLOCK_SKEW, MAX_LIFETIME, verify_vapid
 from mastod.push.webhook import PushRequest
 
 log = get_logger(__name__)
@@ -39,15 +44,19 @@ class PushReceiver:
         server_key: ServerKeySource,
         audience: Callable[[], str | None],
         on_push: OnPush,
+        clock_skew: float = CLOCK_SKEW,
     ) -> None:
         self._keys = keys
         self._server_key = server_key
         self._audience = audience
         self._on_push = on_push
+        self._clock_skew = clock_skew
         self.accepted = 0
         self.rejected = 0
         self.replayed = 0
         self._seen = SeenPushes()
+        self.skewed = 0  # accepted although their `exp` was out of range
+        self.skew: float | None = None  # the offset of the current skew episode, if one is on
 
     async def __call__(self, request: PushRequest) -> None:
         encoding = request.headers.get("content-encoding")
@@ -83,8 +92,35 @@ class PushReceiver:
         server_key = await self._server_key()
         if server_key is None:
             raise PushRejected("instance VAPID key not known")
-        claims = verify_vapid(request.headers, server_key=server_key, audience=audience)
-        return claims.exp, open_push(request.body, request.headers, self._keys)
+        try:
+            claims = verify_vapid(
+                request.headers,
+                server_key=server_key,
+                audience=audience,
+                clock_skew=self._clock_skew,
+            )
+        except ClockSkewed as exc:
+            payload = open_push(request.body, request.headers, self._keys)
+            self._skewed(exc)
+            # remembered as long as a token signed now could be valid, whatever the clocks say
+            return time.time() + MAX_LIFETIME + self._clock_skew, payload
+        payload = open_push(request.body, request.headers, self._keys)
+        if self.skew is not None:
+            log.info("push.clock_skew_ended")
+            self.skew = None
+        return claims.exp, payload
+
+    def _skewed(self, exc: ClockSkewed) -> None:
+        self.skewed += 1
+        if self.skew is None:
+            log.warning(
+                "push.clock_skew",
+                reason=exc.reason,
+                offset_s=round(exc.offset),
+                window_s=self._clock_skew,
+                detail="accepted as a trigger to catch up; check NTP on both hosts",
+            )
+        self.skew = exc.offset
 
 
 class SeenPushes:

@@ -96,6 +96,7 @@ class PushService:
             server_key=server_key,
             audience=lambda: self.tunnel.public_url,
             on_push=self._on_push,
+            clock_skew=self._config.webhook.clock_skew,
         )
         webhook = self._config.webhook
         app = create_webhook_app(
@@ -145,6 +146,7 @@ class PushService:
     def state(self) -> dict[str, Any]:
         """For `status`: never holds a secret (the public URL is shown without our path)."""
         subscription, receiver = self.subscription, self.receiver
+        skew = receiver.skew if receiver else None
         return {
             "source": "push",
             "state": self._phase,
@@ -158,8 +160,16 @@ class PushService:
                 "accepted": receiver.accepted if receiver else 0,
                 "rejected": receiver.rejected if receiver else 0,
                 "replayed": receiver.replayed if receiver else 0,
+                "clock_skewed": receiver.skewed if receiver else 0,
             },
+            # the offset of the current skew episode (from the pushes' `exp`), None if none
+            "clock_skew_s": None if skew is None else round(skew),
         }
+
+    def recheck(self) -> None:
+        """Check the subscription now (the token was refused, or replaced)."""
+        if self.subscription is not None:
+            self.subscription.recheck()
 
     async def _url_changed(self, url: str) -> None:
         if self.subscription is not None and self._secret is not None:

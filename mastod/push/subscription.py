@@ -8,7 +8,8 @@ which every push must be signed with.
 
 A loop (`start`) checks every `recheck_interval` that the subscription still exists and is
 ours (Mastodon deletes it after some failed deliveries, or when the token is revoked) and
-registers it again if not, at once when the public URL changes (`set_endpoint`). A failure is
+registers it again if not, at once when the public URL changes (`set_endpoint`) or when asked
+(`recheck`: the account's token was refused, or replaced). A failure is
 logged, shown in `state`, and retried with backoff; it never stops the daemon.
 """
 
@@ -149,6 +150,11 @@ class PushSubscription:
     def set_endpoint(self, endpoint_url: str) -> None:
         """Use this endpoint from now on; the loop checks (and re-registers) at once."""
         self._endpoint = endpoint_url
+        self._wake.set()
+
+    def recheck(self) -> None:
+        """Check at once instead of at the next interval (the account's token was refused or
+        replaced: Mastodon drops the subscription of a revoked token)."""
         self._wake.set()
 
     def start(self, endpoint_url: str | None) -> None:

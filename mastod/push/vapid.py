@@ -5,7 +5,10 @@ for standard pushes, `Authorization: WebPush <jwt>` with `Crypto-Key: p256ecdsa=
 legacy ones. The JWT claims `aud` (the endpoint's origin), `exp` (now + 24 h) and `sub`
 (`mailto:` the admin). A push passes only if the key it names is the instance's, the ES256
 signature verifies with the instance's key, `aud` is our public origin and `exp` is in the
-future but no more than 24 h away. Headers are given as a mapping with lower-case names.
+future but no more than 24 h away, give or take `clock_skew` seconds (`webhook.clock_skew`)
+either way. A push that passes everything but the `exp` range raises `ClockSkewed`: the
+instance did sign it, and our clock or theirs is wrong. Headers are given as a mapping with
+lower-case names.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from mastod.net import origin
 from mastod.push import b64
-from mastod.push.errors import PushRejected
+from mastod.push.errors import ClockSkewed, PushRejected
 
 MAX_LIFETIME = 24 * 3600  # RFC 8292 §2: exp no more than 24 hours after the request
-CLOCK_SKEW = 300  # seconds our clock and the instance's may disagree by
+CLOCK_SKEW = 300.0  # seconds our clock and the instance's may disagree by (the default)
 _SEPARATORS = re.compile(r"[,;]")
 _ES256 = ec.ECDSA(hashes.SHA256())
 
@@ -75,8 +78,10 @@ def verify_vapid(
     server_key: bytes,
     audience: str,
     now: float | None = None,
+    clock_skew: float = CLOCK_SKEW,
 ) -> VapidClaims:
-    """Check a push's VAPID authorization; raise PushRejected(reason) unless it holds.
+    """Check a push's VAPID authorization; raise PushRejected(reason) unless it holds
+    (ClockSkewed when only `exp` is out of range).
 
     `server_key` is the instance's VAPID public key (the uncompressed point), `audience` our
     public URL or origin.
@@ -89,7 +94,8 @@ def verify_vapid(
     if not hmac.compare_digest(presented, server_key):
         raise PushRejected("VAPID key is not the instance's")
     claims = _verified_claims(token, server_key)
-    return _check_claims(claims, _our_origin(audience), time.time() if now is None else now)
+    now = time.time() if now is None else now
+    return _check_claims(claims, _our_origin(audience), now, clock_skew)
 
 
 def _verified_claims(token: str, server_key: bytes) -> dict[str, Any]:
@@ -136,16 +142,19 @@ def _json_part(part: str) -> dict[str, Any]:
     return value
 
 
-def _check_claims(claims: dict[str, Any], expected_aud: str, now: float) -> VapidClaims:
+def _check_claims(
+    claims: dict[str, Any], expected_aud: str, now: float, skew: float
+) -> VapidClaims:
     aud, exp, sub = claims.get("aud"), claims.get("exp"), claims.get("sub")
     if not isinstance(aud, str) or origin(aud) != expected_aud:
         raise PushRejected("VAPID aud is not our public origin")
     if not isinstance(exp, int) or isinstance(exp, bool):
         raise PushRejected("VAPID exp missing")
-    if exp <= now - CLOCK_SKEW:
-        raise PushRejected("VAPID token expired")
-    if exp > now + MAX_LIFETIME + CLOCK_SKEW:
-        raise PushRejected("VAPID exp more than 24 h away")
     if not isinstance(sub, str) or not sub.strip():
         raise PushRejected("VAPID sub missing")
+    # last: everything else holds, so the instance signed this and only a clock is off
+    if exp <= now - skew:
+        raise ClockSkewed("VAPID token expired", exp - MAX_LIFETIME - now)
+    if exp > now + MAX_LIFETIME + skew:
+        raise ClockSkewed("VAPID exp more than 24 h away", exp - MAX_LIFETIME - now)
     return VapidClaims(aud, exp, sub)

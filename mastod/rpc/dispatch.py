@@ -194,12 +194,15 @@ class Dispatcher:
         self.registry = registry
         self.max_frame_bytes = max_frame_bytes
         self.max_batch = max_batch
+        # Set when the daemon stops: a call cancelled from then on is answered with an error
+        # (rpc/errors.STOPPED_TEXT) instead of leaving its client with a closed connection.
+        self.stopping = False
         self._table: dict[str, Callable[..., Awaitable[Result]]] = {}
         self._takes_files: set[str] = set()
         for name in registry.names():
             method = registry.get(name)
             assert method is not None
-            self._table[name] = _adapter(method)
+            self._table[name] = _adapter(method, lambda: self.stopping)
             if any(param.name in FILE_PARAMS for param in method.params):
                 self._takes_files.add(name)
         extra = inline_frame_bytes(max_inline_bytes) if max_inline_bytes else 0
@@ -364,16 +367,22 @@ def _data(data: Any) -> Any:
     return None if data is NODATA else data
 
 
-def _adapter(method: Method) -> Callable[..., Awaitable[Result]]:
-    """Call `method`, validating values first and turning every exception into a JsonRpcError."""
+def _adapter(method: Method, stopping: Callable[[], bool]) -> Callable[..., Awaitable[Result]]:
+    """Call `method`, validating values first and turning every exception into a JsonRpcError
+    (and a cancellation by the daemon's shutdown into the error that says so)."""
 
     async def call(*args: Any, **kwargs: Any) -> Result:
         bound = method.signature.bind(*args, **kwargs)
         try:
-            method.check(bound)
-            result = await method.fn(*bound.args, **bound.kwargs)
-        except asyncio.CancelledError:
-            raise
+            try:
+                method.check(bound)
+                result = await method.fn(*bound.args, **bound.kwargs)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not stopping() or task is None:
+                    raise
+                task.uncancel()  # the answer is still to be sent
+                raise errors.DaemonStopped from None
         except Exception as exc:
             error = errors.from_exception(exc)
             if error is None:

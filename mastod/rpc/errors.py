@@ -20,6 +20,12 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 INTERNAL_ERROR_TEXT = "Internal error"
+# A call still running when the shutdown grace period ran out: Mastodon may have acted on it
+STOPPED_TEXT = "Daemon stopped before the call finished; it may have taken effect"
+
+
+class DaemonStopped(Exception):
+    """The daemon is stopping and cut this call short (after `rpc.shutdown_grace`)."""
 
 
 class RpcFault(Exception):
@@ -86,6 +92,8 @@ def from_exception(exc: BaseException) -> RpcError | None:
     """The client-facing error for `exc`, or None when it is unexpected (a bug: log it)."""
     if isinstance(exc, RpcFault):
         return RpcError(exc.code, exc.message, exc.data)
+    if isinstance(exc, DaemonStopped):
+        return RpcError(INTERNAL_ERROR, STOPPED_TEXT)
     if isinstance(exc, InvalidParams | m.InvalidParam):
         return RpcError(INVALID_PARAMS, f"Invalid params: {exc}")
     if isinstance(exc, m.MastodonError):

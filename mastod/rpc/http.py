@@ -53,6 +53,16 @@ class LiveStreams:
 LIVE_STREAMS = web.AppKey("live_streams", LiveStreams)
 
 
+class Bearer:
+    """The token `/rpc` wants (None: no authentication); the daemon replaces it on SIGHUP."""
+
+    def __init__(self, token: str | None) -> None:
+        self.token = token
+
+
+BEARER = web.AppKey("bearer", Bearer)
+
+
 def create_rpc_app(
     dispatcher: Dispatcher,
     *,
@@ -66,10 +76,12 @@ def create_rpc_app(
     `events` serves `GET /events` (behind the same Host guard and token as `/rpc`)."""
     hosts = LOOPBACK_NAMES | {h.lower() for h in allowed_hosts}
     limit = dispatcher.frame_limit
+    bearer = Bearer(token)
     app = web.Application(
-        middlewares=[deadline_middleware, _host_guard(hosts), _origin_guard, _auth(token)],
+        middlewares=[deadline_middleware, _host_guard(hosts), _origin_guard, _auth(bearer)],
         client_max_size=limit,
     )
+    app[BEARER] = bearer
     peer = HttpPeer()
     live = LiveStreams()
     app[LIVE_STREAMS] = live
@@ -93,7 +105,10 @@ def create_rpc_app(
             frame = dispatcher.parse(bytes(body))
         except FrameTooLarge as exc:
             return _too_large(exc)
-        answer = await dispatcher.handle(frame, peer)
+        # Run as a task of the set the daemon drains on SIGTERM, like the other transports'
+        # calls: past the grace period it is answered "daemon stopped", not cut off.
+        call = tasks.spawn(dispatcher.handle(frame, peer), name="rpc.http")
+        answer = await asyncio.shield(call)
         if answer is None:
             return web.Response(status=204)
         return web.Response(text=answer, content_type=JSON)
@@ -162,12 +177,12 @@ async def _origin_guard(request: web.Request, handler: Handler) -> web.StreamRes
     return await handler(request)
 
 
-def _auth(token: str | None) -> Any:
-    expected = None if token is None else f"Bearer {token}".encode()
-
+def _auth(bearer: Bearer) -> Any:
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if expected is not None and request.path != "/health":
+        token = bearer.token
+        if token is not None and request.path != "/health":
+            expected = f"Bearer {token}".encode()
             given = request.headers.get("Authorization", "").encode("utf-8", "replace")
             if not hmac.compare_digest(given, expected):
                 return web.json_response(

@@ -61,8 +61,9 @@ async def test_http_and_websocket_with_the_generated_token(daemon: Daemon) -> No
 
 
 async def test_status_and_discover(daemon: Daemon) -> None:
-    status = (await daemon.call("status"))["result"]
+    status = await daemon.status_when(lambda s: s["account_state"] != "checking")
     assert status["account"]["acct"] == "alice"
+    assert (status["account_state"], status["account_error"]) == ("verified", None)
     assert status["version"]
     assert set(status["listeners"]) == {"unix", "http"}
     assert ACCESS_TOKEN not in json.dumps(status)

@@ -72,7 +72,7 @@ def too_many(reset: datetime, **extra: str) -> Reply:
 
 @pytest.fixture
 def clock(client: MastodonClient) -> FakeClock:
-    client.clock = fake = FakeClock(NOW)
+    client.rate_clock = fake = FakeClock(NOW)
     return fake
 
 

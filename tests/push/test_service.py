@@ -89,7 +89,8 @@ async def test_start_push_close(
         "subscription": "registered",
         "subscription_id": "1",
         "standard": True,
-        "pushes": {"accepted": 2, "rejected": 0, "replayed": 0},
+        "pushes": {"accepted": 2, "rejected": 0, "replayed": 0, "clock_skewed": 0},
+        "clock_skew_s": None,
     }
     text = json.dumps(state)
     assert secret not in text

@@ -11,7 +11,7 @@ import pytest
 from py_vapid import Vapid02
 from py_vapid.jwt import sign
 
-from mastod.push.errors import PushRejected
+from mastod.push.errors import ClockSkewed, PushRejected
 from mastod.push.vapid import header_params, origin, verify_vapid
 from tests.push.conftest import CONTACT, PUBLIC_URL, Instance
 
@@ -72,6 +72,26 @@ def test_a_clock_a_little_ahead_of_ours_is_tolerated(instance: Instance) -> None
     token = sign(claims, instance.vapid.private_key)
     headers = standard(token, b64(instance.server_point))
     assert verify_vapid(headers, server_key=instance.server_point, audience=PUBLIC_URL)
+
+
+@pytest.mark.parametrize(("ahead", "reason"), [
+    (60, "VAPID exp more than 24 h away"), (-24 * 3600 - 60, "VAPID token expired"),
+])  # fmt: skip
+def test_the_skew_window_is_configured_and_symmetric(
+    instance: Instance, ahead: int, reason: str
+) -> None:
+    """`exp` a minute past either end of the range: within the default window, outside a zero
+    one, and then the error says how far the instance's clock seems from ours (taking `exp`
+    as its signing time + 24 h)."""
+    now = time.time()
+    claims = instance.claims(exp=int(now) + 24 * 3600 + ahead)
+    headers = standard(sign(claims, instance.vapid.private_key), b64(instance.server_point))
+    check = {"server_key": instance.server_point, "audience": PUBLIC_URL, "now": now}
+    assert verify_vapid(headers, **check)  # both within the default window
+    with pytest.raises(ClockSkewed) as raised:
+        verify_vapid(headers, **check, clock_skew=0)
+    assert raised.value.reason == reason
+    assert ahead - 1 <= raised.value.offset <= ahead
 
 
 def forged(instance: Instance, case: str) -> dict[str, str]:

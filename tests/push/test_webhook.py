@@ -101,8 +101,9 @@ def forged_push(instance: Instance, keys: PushKeys, case: str) -> tuple[PushKeys
         return keys, instance.vapid_headers(
             "aes128gcm", instance.claims(aud="https://evil.example")
         )
-    if case == "expired exp":
-        return keys, instance.vapid_headers("aes128gcm", instance.claims(exp=now - 60 * 60))
+    if case == "expired exp, forged signature":
+        claims = instance.claims(exp=now - 60 * 60)
+        return keys, instance.vapid_headers("aes128gcm", claims, signer=attacker)
     if case == "no Authorization":
         return keys, {}
     if case == "encrypted to another key pair":
@@ -119,7 +120,7 @@ def forged_push(instance: Instance, keys: PushKeys, case: str) -> tuple[PushKeys
         ("wrong VAPID key", "VAPID key is not the instance's"),
         ("bad signature", "VAPID signature does not verify"),
         ("wrong aud", "VAPID aud is not our public origin"),
-        ("expired exp", "VAPID token expired"),
+        ("expired exp, forged signature", "VAPID key is not the instance's"),
         ("no Authorization", "no VAPID authorization"),
         ("encrypted to another key pair", "cannot decrypt (aes128gcm)"),
         ("wrong auth secret", "cannot decrypt (aes128gcm)"),
@@ -141,6 +142,38 @@ async def test_forged_pushes_are_acknowledged_then_dropped(
         ("push.rejected", reason)
     ]
     assert_no_secret(logs, keys)
+
+
+@pytest.mark.parametrize(
+    ("offset", "reason"),
+    [(-2 * 24 * 3600, "VAPID token expired"), (6 * 60, "VAPID exp more than 24 h away")],
+)
+async def test_a_skewed_clock_still_triggers_a_catch_up(
+    hook: Hook, instance: Instance, keys: PushKeys, offset: int, reason: str
+) -> None:
+    """Signed by the instance, with its clock `offset` seconds off ours: accepted (it is a
+    trigger to catch up), the skew logged once per episode, with the offset."""
+    exp = int(time.time()) + offset + 24 * 3600
+    with structlog.testing.capture_logs() as logs:
+        for notification_id in (1, 2):
+            await instance.push(
+                hook.url, keys, data=mastodon_payload(notification_id),
+                headers=instance.vapid_headers("aes128gcm", instance.claims(exp=exp)),
+            )  # fmt: skip
+            await hook.settle()
+        assert hook.receiver.skew is not None
+        await instance.webpush(hook.url, keys, "aes128gcm", mastodon_payload(3))
+        await hook.settle()
+    assert [p.notification_id for p in hook.received] == ["1", "2", "3"]
+    assert (hook.receiver.accepted, hook.receiver.rejected, hook.receiver.skewed) == (3, 0, 2)
+    skews = [e for e in logs if e["event"] == "push.clock_skew"]
+    assert [(e["reason"], e["window_s"]) for e in skews] == [(reason, 300.0)]
+    assert abs(skews[0]["offset_s"] - offset) <= 5  # the time the test took to get there
+    assert [e["event"] for e in logs if e["event"].startswith("push.clock")] == [
+        "push.clock_skew",
+        "push.clock_skew_ended",
+    ]
+    assert hook.receiver.skew is None
 
 
 async def test_garbled_body_is_dropped(hook: Hook, instance: Instance, keys: PushKeys) -> None:
