@@ -1,5 +1,5 @@
 """What subscribers are and what the hub sends them: the peer protocols, the frames of each
-transport, and the batching of byte frames for peers that take several at once.
+transport, the batching, and the `Output` that hands a batch to a connection.
 
 Notifications are serialised once, by intake; a frame is assembled around that JSON text
 (for byte-stream peers, around its bytes, encoded once per notification), never re-encoded
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Awaitable
 from typing import Protocol, runtime_checkable
 
 # Notifications joined into one write, by size: enough to spare most syscalls, small enough
@@ -27,11 +28,8 @@ class Subscriber(Protocol):
 
 @runtime_checkable
 class WritesNow(Protocol):
-    """A subscriber on a byte stream of newline-terminated JSON-RPC frames (the Unix socket).
-
-    The hub writes for its idle subscriptions itself, with no task switch per delivery;
-    frames are bytes made from the notification's JSON encoded once, and notifications that
-    are pending together leave in one write."""
+    """A subscriber on a byte stream of newline-terminated JSON-RPC frames (the Unix socket):
+    several frames leave in one write, made from each notification's JSON encoded once."""
 
     def write_now(self, data: bytes) -> bool:
         """Write `data` (whole frames) at once if the connection takes it without waiting
@@ -108,13 +106,12 @@ JSON_RPC = JsonRpcFrames()
 Item = tuple[str, str, bytes]
 
 
-def batch(pending: deque[Item | None]) -> list[Item]:
-    """The first pending notifications, up to a `dropped` marker (None) and about
-    BATCH_BYTES (at least one)."""
+def batch(pending: deque[Item]) -> list[Item]:
+    """The first pending notifications, about BATCH_BYTES of them (at least one)."""
     items: list[Item] = []
     size = 0
     for item in pending:
-        if item is None or (items and size + len(item[2]) > BATCH_BYTES):
+        if items and size + len(item[2]) > BATCH_BYTES:
             break
         items.append(item)
         size += len(item[2])
@@ -126,3 +123,77 @@ def lines(head: bytes, items: list[Item]) -> bytes:
     if len(items) == 1:
         return head + items[0][2]
     return b"".join(part for item in items for part in (head, item[2]))
+
+
+class Output(Protocol):
+    """How one subscription's frames reach its connection."""
+
+    def write(self, items: list[Item]) -> Awaitable[None] | None:
+        """Hand `items` over: None if they were written at once, else what to await before
+        writing more (the write itself, or the connection draining)."""
+        ...
+
+    def dropped(self, since_id: str) -> Awaitable[None]: ...
+
+    def pruned(self, since_id: str, oldest_id: str) -> Awaitable[None]: ...
+
+    def failed(self, since_id: str) -> Awaitable[None]: ...
+
+
+class ByteLines:
+    """JSON-RPC frames on a byte stream: a batch in one write, at once while the connection
+    has room (no task switch per delivery), else written and drained by the caller's wait."""
+
+    def __init__(self, peer: WritesNow, subscription: str) -> None:
+        self.peer = peer
+        self.subscription = subscription
+        self.head = JSON_RPC.line_head(subscription)
+
+    def write(self, items: list[Item]) -> Awaitable[None] | None:
+        data = lines(self.head, items)
+        return None if self.peer.write_now(data) else self.peer.send_all(data)
+
+    def dropped(self, since_id: str) -> Awaitable[None]:
+        return self._line(JSON_RPC.dropped(self.subscription, since_id))
+
+    def pruned(self, since_id: str, oldest_id: str) -> Awaitable[None]:
+        return self._line(JSON_RPC.pruned(self.subscription, since_id, oldest_id))
+
+    def failed(self, since_id: str) -> Awaitable[None]:
+        return self._line(JSON_RPC.failed(self.subscription, since_id))
+
+    def _line(self, frame: str) -> Awaitable[None]:
+        return self.peer.send_all(frame.encode() + b"\n")
+
+
+class Messages:
+    """One message per frame (WebSocket, Server-Sent Events), each send awaited."""
+
+    def __init__(self, peer: Subscriber, frames: Frames, subscription: str) -> None:
+        self.peer = peer
+        self.frames = frames
+        self.subscription = subscription
+
+    def write(self, items: list[Item]) -> Awaitable[None] | None:
+        return self._send(items)
+
+    async def _send(self, items: list[Item]) -> None:
+        for notification_id, json_text, _ in items:
+            await self.peer.send(
+                self.frames.notification(self.subscription, notification_id, json_text)
+            )
+
+    def dropped(self, since_id: str) -> Awaitable[None]:
+        return self.peer.send(self.frames.dropped(self.subscription, since_id))
+
+    def pruned(self, since_id: str, oldest_id: str) -> Awaitable[None]:
+        return self.peer.send(self.frames.pruned(self.subscription, since_id, oldest_id))
+
+    def failed(self, since_id: str) -> Awaitable[None]:
+        return self.peer.send(self.frames.failed(self.subscription, since_id))
+
+
+def output(peer: Subscriber, frames: Frames, subscription: str) -> Output:
+    if isinstance(peer, WritesNow) and frames is JSON_RPC:
+        return ByteLines(peer, subscription)
+    return Messages(peer, frames, subscription)

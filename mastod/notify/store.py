@@ -336,14 +336,52 @@ class NotificationStore:
         return [(str(i), str(j)) for i, j in self.db.execute(sql, (*args, limit))]
 
     def page_by_seq(
-        self, after_seq: int, types: AbstractSet[str] | None, limit: int
+        self,
+        after_seq: int,
+        types: AbstractSet[str] | None,
+        limit: int,
+        *,
+        newer_than: str | None = None,
+        through_seq: int = 0,
     ) -> list[tuple[int, str, str]]:
-        """Rows stored after arrival number `after_seq`, in arrival order, as (seq, id, json)."""
-        sql, args = _with_types(
-            "SELECT seq, id, json FROM notifications WHERE seq > ?", [after_seq], types
-        )
+        """Rows stored after arrival number `after_seq`, in arrival order, as (seq, id, json).
+
+        With `newer_than` (an order key), a row stored up to arrival `through_seq` counts only
+        if its id sorts above it: a replay from an id the store does not hold.
+        """
+        sql = "SELECT seq, id, json FROM notifications WHERE seq > ?"
+        args: list[Any] = [after_seq]
+        if newer_than is not None:
+            sql += " AND (seq > ? OR sort_key > ?)"
+            args += [through_seq, newer_than]
+        sql, args = _with_types(sql, args, types)
         sql += " ORDER BY seq LIMIT ?"
         return [(int(s), str(i), str(j)) for s, i, j in self.db.execute(sql, (*args, limit))]
+
+    def seq_of(self, notification_id: str) -> int | None:
+        """The arrival number of a stored notification; None if the store does not hold it."""
+        row = self.db.execute(
+            "SELECT seq FROM notifications WHERE id = ?", (notification_id,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def last_stored_id(self) -> str | None:
+        """The id of the row stored last (not necessarily the newest id)."""
+        row = self.db.execute("SELECT id FROM notifications ORDER BY seq DESC LIMIT 1").fetchone()
+        return None if row is None else str(row[0])
+
+    def pruned_below(self) -> str | None:
+        """The oldest stored id once any row has been deleted (pruned), else None: a re-read of
+        Mastodon's newest page must not take a pruned notification for a missing one."""
+        row = self.db.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'notifications'"
+        ).fetchone()
+        if row is None or int(row[0]) <= self.count():
+            return None
+        oldest = self.db.execute(
+            "SELECT id FROM notifications ORDER BY sort_key LIMIT 1"
+        ).fetchone()
+        return None if oldest is None else str(oldest[0])
 
     # -- retention and checkpoints ----------------------------------------------------------
 

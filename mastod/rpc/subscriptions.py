@@ -17,6 +17,7 @@ A comment line keeps the stream alive every `keepalive` seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import weakref
 from collections.abc import Iterable
@@ -163,14 +164,15 @@ def events_handler(hub: Hub, *, keepalive: float = KEEPALIVE) -> Handler:
         await response.prepare(request)
         peer = SsePeer(response)
         sub_id = hub.subscribe(peer, types, since, frames=SSE)
-        writer = hub.writer(sub_id)
+        done = hub.finished(sub_id)
         live = request.app.get(LIVE_STREAMS)
         loop = asyncio.get_running_loop()
         quiet_since = loop.time()
         try:
-            while writer is not None and not writer.done():
-                await asyncio.wait({writer}, timeout=min(_POLL, keepalive))
-                if writer.done() or _gone(request) or (live and live.stopping.is_set()):
+            while done is not None and not done.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), timeout=min(_POLL, keepalive))
+                if done.is_set() or _gone(request) or (live and live.stopping.is_set()):
                     break
                 if loop.time() - quiet_since >= keepalive:
                     await peer.send(": keep-alive\n\n")

@@ -1,6 +1,7 @@
-"""The hub's direct writes: idle subscriptions on a connection that takes frames without
-waiting (the Unix socket) are written to by the hub itself, a page in one write; anything
-else goes through the subscription's writer, in order."""
+"""How the hub hands notifications to a connection: what is pending leaves in one write of
+about BATCH_BYTES, at once while the connection has room; a connection that makes it wait
+gets the rest, in order, after the wait; the queue stays bounded meanwhile, and an overflow
+ends the subscription with `dropped` after what was handed over."""
 
 from __future__ import annotations
 
@@ -21,16 +22,17 @@ from tests.notify.conftest import note, until
 
 
 class Peer:
-    """A connection that records direct writes and awaited sends."""
+    """A byte-stream connection that records each write: `accepts` says whether it has room
+    now; `release`, when set, is what an awaited write waits for."""
 
     transport = "test"
 
     def __init__(self) -> None:
         self.accepts = True
-        self.writes: list[list[str]] = []
-        self.sent: list[list[str]] = []  # what the writer sent, a list per write
+        self.release: asyncio.Event | None = None
+        self.writes: list[list[str]] = []  # taken at once
+        self.sent: list[list[str]] = []  # written after a wait
         self.handed: list[str] = []  # every frame, in the order it was handed over
-        self.send_delay = 0.0
 
     def write_now(self, data: bytes) -> bool:
         if not self.accepts:
@@ -44,14 +46,19 @@ class Peer:
         await self.send_all(frame.encode() + b"\n")
 
     async def send_all(self, data: bytes) -> None:
-        await asyncio.sleep(self.send_delay)
         frames = lines(data)
         self.sent.append(frames)
         self.handed += frames
+        if self.release is not None:
+            await self.release.wait()
 
     def ids(self) -> list[str]:
-        """Ids delivered either way, in the order they were handed over."""
-        return [json.loads(f)["params"]["notification"]["id"] for f in self.handed]
+        """Ids of the notifications handed over, in order."""
+        return [
+            json.loads(f)["params"]["notification"]["id"]
+            for f in self.handed
+            if json.loads(f)["method"] == "notification"
+        ]
 
 
 def lines(data: bytes) -> list[str]:
@@ -63,15 +70,10 @@ def lines(data: bytes) -> list[str]:
     return frames
 
 
-async def idle(hub: Hub, sub_id: str) -> None:
-    """Let the new subscription's writer reach its wait."""
-    await until(lambda: hub._subs[sub_id].idle)
-
-
-async def test_a_page_reaches_an_idle_subscriber_in_one_write(hub: Hub, intake: Intake) -> None:
+async def test_a_page_reaches_each_subscriber_in_one_write(hub: Hub, intake: Intake) -> None:
     peers = [Peer() for _ in range(3)]
     for peer in peers:
-        await idle(hub, hub.subscribe(peer))
+        hub.subscribe(peer)
     assert await intake.ingest_many([note(1), note(2, "follow"), note(3)]) == 3
     await until(lambda: all(p.writes for p in peers))
     for peer in peers:
@@ -80,43 +82,75 @@ async def test_a_page_reaches_an_idle_subscriber_in_one_write(hub: Hub, intake: 
         assert peer.sent == []
 
 
-async def test_a_connection_that_would_wait_gets_its_frames_from_the_writer(
+async def test_a_connection_that_makes_it_wait_gets_the_rest_in_order_after_the_wait(
     hub: Hub, intake: Intake
 ) -> None:
     peer = Peer()
     sub_id = hub.subscribe(peer)
-    await idle(hub, sub_id)
-    sub = hub._subs[sub_id]
-    peer.accepts, peer.send_delay = False, 0.2
+    peer.accepts, peer.release = False, asyncio.Event()
     await intake.ingest_many([note(1), note(2), note(3)])
-    await until(lambda: not sub.idle and not sub.pending)  # the writer is sending the page
-    peer.accepts = True
-    await intake.ingest(note(4))  # it must not overtake 1-3: it waits for the writer
-    await until(lambda: len(peer.ids()) == 4)
-    assert peer.ids() == ["1", "2", "3", "4"]
-    assert peer.sent == [peer.handed[:3], peer.handed[3:]]  # the page went in one write
-    assert peer.writes == []
-    assert sub.position == "4"
-    peer.send_delay = 0.0
-    await idle(hub, sub_id)
-    await intake.ingest(note(5))  # idle again: written directly
-    await until(lambda: peer.writes != [])
+    await until(lambda: peer.sent != [])  # the page went out; its write waits
+    peer.accepts = True  # room again, but 4 must not overtake the wait
+    await intake.ingest(note(4))
+    await intake.ingest(note(5))
+    for _ in range(5):  # steps enough for a write that would overtake
+        await asyncio.sleep(0)
+    assert peer.ids() == ["1", "2", "3"]
+    assert hub.queued(sub_id) == 2
+    peer.release.set()
+    await until(lambda: len(peer.ids()) == 5)
     assert peer.ids() == ["1", "2", "3", "4", "5"]
-    assert sub.position == "5"
+    assert peer.sent == [peer.handed[:3]]
+    assert peer.writes == [peer.handed[3:]]  # what queued during the wait: one write
+    await intake.ingest(note(6))
+    await until(lambda: len(peer.writes) == 2)
+    assert peer.ids()[-1] == "6"
 
 
-async def test_a_failing_direct_write_leaves_it_to_the_writer(hub: Hub, intake: Intake) -> None:
+@pytest.mark.parametrize("queue_size", [4])
+async def test_an_overflow_during_a_wait_sends_dropped_after_what_was_handed_over(
+    hub: Hub, intake: Intake
+) -> None:
+    peer = Peer()
+    sub_id = hub.subscribe(peer)
+    peer.accepts, peer.release = False, asyncio.Event()
+    await intake.ingest_many([note(1), note(2)])
+    await until(lambda: peer.sent != [])
+    for nid in range(3, 7):
+        await intake.ingest(note(nid))
+        assert (hub.queued(sub_id) or 0) <= 4
+    assert hub.queued(sub_id) == 4
+    done = hub.finished(sub_id)
+    assert done is not None
+    await intake.ingest(note(7))  # the fifth while it waits: the queue is full
+    assert hub.queued(sub_id) is None
+    assert hub.subscriber_count == 0
+    peer.release.set()
+    await done.wait()
+    assert peer.ids() == ["1", "2"]
+    assert json.loads(peer.handed[-1]) == {
+        "jsonrpc": "2.0",
+        "method": "dropped",
+        "params": {"subscription": sub_id, "since_id": "2"},
+    }
+
+
+async def test_a_connection_that_fails_ends_its_subscription(hub: Hub, intake: Intake) -> None:
     class Broken(Peer):
         def write_now(self, data: bytes) -> bool:
             raise OSError("gone")
 
     peer = Broken()
-    await idle(hub, hub.subscribe(peer))
+    sub_id = hub.subscribe(peer)
+    done = hub.finished(sub_id)
+    assert done is not None
     with capture_logs() as logs:
         await intake.ingest(note(1))
-        await until(lambda: peer.sent != [])
-    assert peer.ids() == ["1"]
-    assert any(e["event"] == "hub.write_failed" for e in logs)
+        await done.wait()
+    assert hub.subscriber_count == 0
+    assert peer.handed == []
+    assert any(e["event"] == "hub.peer_gone" for e in logs)
+    await intake.ingest(note(2))  # nobody left to send it to; nothing breaks
 
 
 async def test_a_page_is_stored_in_one_transaction(
@@ -177,14 +211,13 @@ def test_a_level_that_is_off_builds_nothing(monkeypatch: pytest.MonkeyPatch) -> 
 
 async def test_a_write_holds_about_batch_bytes(hub: Hub, intake: Intake) -> None:
     peer = Peer()
-    await idle(hub, hub.subscribe(peer))
+    hub.subscribe(peer)
     page = [note(i, pad=BATCH_BYTES // 3) for i in range(1, 8)]
     await intake.ingest_many(page)
     await until(lambda: len(peer.ids()) == 7)
     assert peer.ids() == [str(i) for i in range(1, 8)]
-    batches = peer.writes + peer.sent  # the first by the hub, the rest by the writer
-    assert [len(b) for b in batches] == [2, 2, 2, 1]
-    assert all(sum(map(len, b)) < BATCH_BYTES * 1.1 for b in batches)
+    assert [len(b) for b in peer.writes] == [2, 2, 2, 1]
+    assert all(sum(map(len, b)) < BATCH_BYTES * 1.1 for b in peer.writes)
 
 
 def test_byte_frames_are_the_text_frames_encoded() -> None:
