@@ -3,6 +3,7 @@ per-call overrides, every error class, 429, retries, idempotent publishing, quot
 
 from __future__ import annotations
 
+import base64
 import itertools
 import socket
 from pathlib import Path
@@ -205,7 +206,8 @@ async def test_upload_media_waits_for_processing(
     upstream.sandbox.force_async_media = True
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
-    media = await rpc.call("upload_media", {"file": str(clip), "description": "clip"})
+    inline = {"data": base64.b64encode(clip.read_bytes()).decode(), "filename": clip.name}
+    media = await rpc.call("upload_media", {"file": inline, "description": "clip"})
     assert media["url"]
     polls = [r for r in sent(upstream, 0) if r.path == f"/api/v1/media/{media['id']}"]
     assert len(polls) >= 2

@@ -75,7 +75,7 @@ def test_form_values_are_cast_by_the_schema() -> None:
 
 
 def test_errata_are_documented_and_few() -> None:
-    assert len(ERRATA) <= 10
+    assert len(ERRATA) <= 12  # each one a documented gap of the schema, not a dialect
     assert all(e.reason and e.name for e in ERRATA)
 
 
