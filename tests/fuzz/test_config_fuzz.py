@@ -408,6 +408,7 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
             shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.slow
 @timeout_mark(180)
 def test_seeded_documents(workdir: Path) -> None:
     cases = Cases(SEED, workdir)
@@ -469,6 +470,7 @@ DOCUMENTS = st.one_of(
 )
 
 
+@pytest.mark.slow
 @timeout_mark(120)
 @profile(600)
 @given(document=DOCUMENTS, as_file=st.booleans())

@@ -137,6 +137,7 @@ async def feed(transport: Transport, fuzz: Fuzz, raw: bytes) -> None:
         await transport.probe()
 
 
+@pytest.mark.slow
 @timeout_mark(240)
 @pytest.mark.parametrize("transport_name", TRANSPORTS)
 async def test_seeded_garbage_gets_a_valid_answer_for_every_frame(
@@ -148,6 +149,7 @@ async def test_seeded_garbage_gets_a_valid_answer_for_every_frame(
         await feed(transport, fuzz, garbage.frame())
 
 
+@pytest.mark.slow
 @timeout_mark(240)
 @pytest.mark.parametrize("transport_name", TRANSPORTS)
 @profile(300)
@@ -240,6 +242,7 @@ async def stream(fuzz: Fuzz, data: bytes, cuts: list[int]) -> int:
     return frames_sent
 
 
+@pytest.mark.slow
 @timeout_mark(240)
 async def test_unix_stream_split_and_partial_frames(fuzz: Fuzz) -> None:
     r = random.Random(SEED + 7)
@@ -260,6 +263,7 @@ async def test_unix_stream_split_and_partial_frames(fuzz: Fuzz) -> None:
     await fuzz.transport("unix")  # the fixture's final checks use it
 
 
+@pytest.mark.slow
 @timeout_mark(120)
 @profile(200)
 @given(data=st.data())

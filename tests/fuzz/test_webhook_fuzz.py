@@ -270,6 +270,7 @@ class Requests:
         return bytes(data)
 
 
+@pytest.mark.slow
 @timeout_mark(180)
 async def test_seeded_requests(fuzz: Fuzz) -> None:
     requests = Requests(SEED, fuzz.pushes)
@@ -285,6 +286,7 @@ HEADER_VALUES = st.one_of(
 )
 
 
+@pytest.mark.slow
 @timeout_mark(120)
 @profile(800)
 @given(

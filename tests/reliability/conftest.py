@@ -25,3 +25,12 @@ async def upstream() -> AsyncIterator[RunningSandbox]:
         yield server
     finally:
         await server.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here runs for many seconds (loads, crash loops, fault storms): all `slow`,
+    which `./test -m "not slow"` skips. The hook sees the whole session's items."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in item.path.resolve().parents:
+            item.add_marker(pytest.mark.slow)
