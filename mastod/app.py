@@ -192,7 +192,11 @@ async def serve(config: Config, *, rpc_token: str | None) -> None:
         loop.add_signal_handler(sig, stop.set)
     grace = config.rpc.shutdown_grace
     runner = web.AppRunner(daemon.app, handle_signals=False, shutdown_timeout=grace)
-    await runner.setup()
+    try:
+        await runner.setup()
+    except BaseException:
+        await runner.cleanup()  # what did start (the client session) is closed again
+        raise
     watchdog: asyncio.Task[None] | None = None
     try:
         if config.rpc.http is not None:
