@@ -9,6 +9,7 @@ finish (bounded), then clean up, telling systemd each step.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import time
@@ -171,6 +172,18 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
     return Daemon(app=app, state=state, unix=unix, tasks=tasks)
 
 
+def _bind_http(host: str, port: int) -> socket.socket:
+    try:
+        family, _, _, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        return socket.create_server(address[:2], family=family, backlog=128)
+    except OSError as exc:
+        # create_server's own text repeats the address
+        reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc)
+        raise RuntimeError(f"cannot listen on {host}:{port} (rpc.http): {reason}") from None
+
+
 def _inherited_unix_socket() -> socket.socket | None:
     """The Unix listener systemd passed (socket activation), if any."""
     for fd in listen_fds():
@@ -192,15 +205,20 @@ async def serve(config: Config, *, rpc_token: str | None) -> None:
         loop.add_signal_handler(sig, stop.set)
     grace = config.rpc.shutdown_grace
     runner = web.AppRunner(daemon.app, handle_signals=False, shutdown_timeout=grace)
+    # Bound before start-up, which waits on the instance (with retries): a port in use is
+    # reported at once.
+    http = _bind_http(config.rpc.http.host, config.rpc.http.port) if config.rpc.http else None
     try:
         await runner.setup()
     except BaseException:
+        if http is not None:
+            http.close()
         await runner.cleanup()  # what did start (the client session) is closed again
         raise
     watchdog: asyncio.Task[None] | None = None
     try:
-        if config.rpc.http is not None:
-            site = web.TCPSite(runner, config.rpc.http.host, config.rpc.http.port)
+        if http is not None:
+            site = web.SockSite(runner, http)
             await site.start()
             daemon.state.listeners["http"] = site.name
         daemon.state.ready = True

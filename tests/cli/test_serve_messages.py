@@ -86,3 +86,21 @@ async def test_the_sandbox_writes_its_state_and_token_in_its_temporary_directory
     assert not token_file.exists()  # gone with the directory
     assert list(scratch_parent.iterdir()) == []
     assert default_token.exists() == existed
+
+
+async def test_a_port_in_use_is_reported_before_waiting_on_the_instance(tmp_path: Path) -> None:
+    first = layout(tmp_path, "http://127.0.0.1:9", "token-1")
+    async with daemon(first):
+        (tmp_path / "second").mkdir()
+        second = Layout(short_dir(tmp_path / "second"), json.loads(json.dumps(first.config)))
+        second.config["rpc"]["unix_socket"] = str(second.base / "run" / "mastod.sock")
+        second.config["state_dir"] = str(second.base / "state")
+        second.config["log"] = {"level": "info", "format": "json"}
+        proc = await spawn(second)
+        code = await proc.exited()
+    assert code == 1
+    port = first.config["rpc"]["http"]["port"]
+    assert proc.log_text().splitlines()[-1] == (
+        f"mastod: cannot listen on 127.0.0.1:{port} (rpc.http): Address already in use"
+    )
+    assert "mastodon.request" not in proc.log_text()  # not one request to the instance
