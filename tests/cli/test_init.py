@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pty
 import stat
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,8 +18,9 @@ import pytest
 import yaml
 from aiohttp import web
 
+from mastod.cli.setup_files import Layout as SetupLayout
 from mastod.sandbox import RunningSandbox, start_sandbox
-from tests.cli.conftest import BOUND, Home, run, start
+from tests.cli.conftest import BOUND, Home, run, start, user_prefix
 from tests.security.proc import Layout, daemon, free_port
 from tests.servers import serve
 
@@ -75,6 +79,7 @@ async def test_init_check_config_serve_and_call(instance: RunningSandbox, home: 
     assert "notifications: streaming" in err
     assert "--public-url" in err  # what push needs
     assert "Traceback" not in err
+    assert "paste the code" not in err  # no prompt: stdin is not a terminal
 
     config = yaml.safe_load(home.config.read_text())
     token_file = Path(config["mastodon"]["access_token_file"])
@@ -212,3 +217,51 @@ async def test_one_line_errors(instance: RunningSandbox, home: Home) -> None:
         "(HTTP 422: Validation failed: closed)"
     )
     assert not home.config.exists()
+
+
+def test_root_gets_the_paths_of_the_systemd_units(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    main = SetupLayout.for_user(None, env={})
+    assert (main.config, main.token_file, main.state_dir, main.socket) == (
+        Path("/etc/mastod/mastod.yaml"),
+        Path("/etc/mastod/access-token"),
+        Path("/var/lib/mastod"),
+        Path("/run/mastod/mastod.sock"),
+    )
+    # a profile, as the template unit mastod@work expects it
+    work = SetupLayout.for_user(Path("/etc/mastod/work.yaml"), env={})
+    assert (work.token_file, work.state_dir, work.socket) == (
+        Path("/etc/mastod/work.access-token"),
+        Path("/var/lib/mastod/work"),
+        Path("/run/mastod/work.sock"),
+    )
+    text = work.config_text("https://m.example", ngrok=True, public_url=None, account="@a@m")
+    document = yaml.safe_load(text)
+    assert document["mastodon"]["access_token_file"] == "/etc/mastod/work.access-token"
+    assert document["ngrok"]["auth_token_file"] == "/etc/mastod/work.ngrok-auth-token"
+
+
+async def test_prompts_only_at_a_terminal(instance: RunningSandbox, home: Home) -> None:
+    """At a terminal, init asks for the instance and the code on stderr; stdout stays the
+    URL and the account."""
+    controller, terminal = pty.openpty()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *user_prefix(), sys.executable, "-m", "mastod", "init",
+            stdin=terminal, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env=home.env,
+        )  # fmt: skip
+        os.close(terminal)
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        prompt = await asyncio.wait_for(proc.stderr.readuntil(b": "), BOUND)
+        assert prompt == b"Instance (e.g. mastodon.social): "
+        os.write(controller, instance.url.encode() + b"\n")
+        url = (await asyncio.wait_for(proc.stdout.readline(), BOUND)).decode().strip()
+        os.write(controller, (await approve(instance, url)).encode() + b"\n")
+        out, err = await asyncio.wait_for(proc.communicate(), BOUND)
+    finally:
+        os.close(controller)
+    assert proc.returncode == 0, err
+    assert "paste the code shown: " in err.decode()
+    assert out.decode().startswith("@alice@")
