@@ -77,6 +77,7 @@ async def test_init_check_config_serve_and_call(instance: RunningSandbox, home: 
     assert "scope=read%20write%20push" in url_line
     assert account_line == f"@alice@{domain}"
     assert "notifications: streaming" in err
+    assert f"streaming: ws://{domain}/api/v1/streaming; Web Push key: yes" in err
     assert "--public-url" in err  # what push needs
     assert "Traceback" not in err
     assert "paste the code" not in err  # no prompt: stdin is not a terminal
@@ -136,6 +137,7 @@ async def test_v1_instance_fallback_and_scopes(instance: RunningSandbox, home: H
     assert code == 0, err
     assert "scope=read%20write" in out
     assert "Web Push needs the push scope" in err
+    assert "Web Push key: not announced" in err  # /api/v1/instance has none
 
 
 async def test_push_settings_are_written(instance: RunningSandbox, home: Home) -> None:
