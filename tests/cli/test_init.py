@@ -77,7 +77,7 @@ async def test_init_check_config_serve_and_call(instance: RunningSandbox, home: 
     assert "scope=read%20write%20push" in url_line
     assert account_line == f"@alice@{domain}"
     assert "notifications: streaming" in err
-    assert f"streaming: ws://{domain}/api/v1/streaming; Web Push key: yes" in err
+    assert f"streaming: ws://{domain}; Web Push key: yes" in err
     assert "--public-url" in err  # what push needs
     assert "Traceback" not in err
     assert "paste the code" not in err  # no prompt: stdin is not a terminal
