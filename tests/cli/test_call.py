@@ -125,6 +125,17 @@ async def test_a_socket_of_another_group_is_named(home: Home) -> None:
     )
 
 
+async def test_an_unreadable_config_is_no_traceback(home: Home) -> None:
+    private = home.base / "private"
+    private.mkdir(mode=0o700)
+    os.chown(private, 65534, 65534)
+    env = {**home.env, "MASTOD_CONFIG": str(private / "mastod.yaml")}
+    code, _, err = await run("call", "status", env=env, cwd=home.base)
+    assert code == 1
+    assert err.startswith("mastod call: no daemon listening on ")
+    assert len(err.splitlines()) == 1
+
+
 async def test_profile_names_the_template_units_socket(home: Home) -> None:
     code, _, err = await run("call", "status", "--profile", "work", env=home.env)
     assert (code, err) == (
