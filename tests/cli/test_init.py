@@ -267,3 +267,26 @@ async def test_prompts_only_at_a_terminal(instance: RunningSandbox, home: Home) 
     assert proc.returncode == 0, err
     assert "paste the code shown: " in err.decode()
     assert out.decode().startswith("@alice@")
+
+
+async def test_a_redirected_instance_url_is_followed(instance: RunningSandbox, home: Home) -> None:
+    """`http://` moved to `https://` (here: one loopback port moved to another): everything
+    after the instance check goes where the answer came from, and the config says so."""
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently(f"{instance.url}{request.path_qs}")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", moved)
+    runner, old_url, _ = await serve(app)
+    try:
+        proc = await start("init", old_url, env=home.env)
+        assert proc.stdout is not None
+        url = (await asyncio.wait_for(proc.stdout.readline(), BOUND)).decode().strip()
+        assert url.startswith(f"{instance.url}/oauth/authorize?")
+        code = await approve(instance, url)
+        _, err = await asyncio.wait_for(proc.communicate(f"{code}\n".encode()), BOUND)
+    finally:
+        await runner.cleanup()
+    assert proc.returncode == 0, err
+    assert yaml.safe_load(home.config.read_text())["mastodon"]["base_url"] == instance.url
