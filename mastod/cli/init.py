@@ -103,6 +103,9 @@ def _authorize(
     from mastod.cli import oauth
 
     app = layout.stored_app(base_url, scopes)
+    if app is not None and not oauth.app_is_known(base_url, app):
+        layout.forget_app(base_url)
+        app = None
     if app is None:
         app = oauth.register_app(base_url, scopes)
         layout.store_app(base_url, app)

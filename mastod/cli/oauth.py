@@ -111,6 +111,23 @@ def register_app(base_url: str, scopes: tuple[str, ...]) -> App:
     )
 
 
+def app_is_known(base_url: str, app: App) -> bool:
+    """Whether the instance still knows a stored app (it may have been deleted, or the
+    instance reset): a client_credentials token is asked for, and revoked at once."""
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "scope": " ".join(app.scopes),
+    }
+    reply = _request("POST", base_url, "/oauth/token", form=form)
+    body = reply.body if isinstance(reply.body, dict) else {}
+    if reply.status == 200 and isinstance(body.get("access_token"), str):
+        revoke(base_url, app, body["access_token"])
+        return True
+    return body.get("error") != "invalid_client"
+
+
 def authorization_url(base_url: str, app: App, scopes: tuple[str, ...]) -> str:
     query = urllib.parse.urlencode(
         {

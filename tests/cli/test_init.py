@@ -131,6 +131,31 @@ async def test_second_init_reuses_the_app_and_refuses_to_overwrite(
     assert home.config.with_name("access-token").read_text() != first_token
 
 
+async def test_an_app_the_instance_forgot_is_registered_again(
+    instance: RunningSandbox, home: Home
+) -> None:
+    assert (await init(instance, home))[0] == 0
+    stored = json.loads((home.state_dir / "oauth-apps.json").read_text())[instance.url]
+    forgotten = next(
+        a for a in instance.sandbox.apps.values() if a.client_id == stored["client_id"]
+    )
+    del instance.sandbox.apps[forgotten.id]
+    code, _, err = await init(instance, home, "--force")
+    assert code == 0, err
+    again = json.loads((home.state_dir / "oauth-apps.json").read_text())[instance.url]
+    assert again["client_id"] != stored["client_id"]
+    assert [
+        t
+        for t in instance.sandbox.tokens.values()
+        if t.account_id is None
+        and t.app_id
+        in (
+            forgotten.id,
+            *(a.id for a in instance.sandbox.apps.values() if a.client_id == again["client_id"]),
+        )
+    ] == []  # the probe's app tokens were revoked
+
+
 async def test_v1_instance_fallback_and_scopes(instance: RunningSandbox, home: Home) -> None:
     instance.sandbox.faults.add("/api/v2/instance", "status", status=404, body={"error": "nope"})
     code, out, err = await init(instance, home, "--scopes", "read write")
