@@ -19,19 +19,42 @@ import yaml
 from aiohttp import web
 
 from mastod.cli.setup_files import Layout as SetupLayout
-from mastod.sandbox import RunningSandbox, start_sandbox
+from mastod.sandbox import RunningSandbox, Sandbox, start_sandbox
 from tests.cli.conftest import BOUND, Home, run, start, user_prefix
+from tests.sandbox.openapi_check import check_recorded
 from tests.security.proc import Layout, daemon, free_port
 from tests.servers import serve
 
 
 @pytest.fixture
 async def instance() -> AsyncIterator[RunningSandbox]:
-    running = await start_sandbox(rate_limit=10**9)
+    """The sandbox; what init (and the daemon) sent it must match Mastodon's schema."""
+    sandbox = Sandbox()
+    sandbox.record_responses = True
+    running = await start_sandbox(sandbox=sandbox, rate_limit=10**9)
     try:
         yield running
     finally:
         await running.close()
+    violations = check_recorded(sandbox.recorded)
+    assert not violations, "\n".join(map(str, violations))
+    used = {(r.method, r.path) for r in sandbox.recorded if not r.path.startswith("/_sandbox/")}
+    assert used <= DOCUMENTED, used - DOCUMENTED
+
+
+# What init may use: Mastodon's documented instance, app and OAuth endpoints (and what the
+# daemon started in one test calls).
+DOCUMENTED = {
+    ("GET", "/api/v2/instance"),
+    ("GET", "/api/v1/instance"),
+    ("POST", "/api/v1/apps"),
+    ("POST", "/oauth/token"),
+    ("POST", "/oauth/revoke"),
+    ("GET", "/api/v1/accounts/verify_credentials"),
+    ("GET", "/api/v1/timelines/home"),
+    ("GET", "/api/v1/notifications"),
+    ("GET", "/api/v1/streaming"),
+}
 
 
 async def approve(instance: RunningSandbox, url: str, **extra: str) -> str:
