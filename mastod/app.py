@@ -172,16 +172,21 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
     return Daemon(app=app, state=state, unix=unix, tasks=tasks)
 
 
-def _bind_http(host: str, port: int) -> socket.socket:
+def _bind_http(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets on every address of `host` (`localhost`: 127.0.0.1 and ::1), as
+    aiohttp's TCPSite would bind them."""
+    bound: list[socket.socket] = []
     try:
-        family, _, _, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        return socket.create_server(address[:2], family=family, backlog=128)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, _, _, _, address in dict.fromkeys(infos):
+            bound.append(socket.create_server(address[:2], family=family, backlog=128))
     except OSError as exc:
+        for sock in bound:
+            sock.close()
         # create_server's own text repeats the address
         reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc)
         raise RuntimeError(f"cannot listen on {host}:{port} (rpc.http): {reason}") from None
+    return bound
 
 
 def _inherited_unix_socket() -> socket.socket | None:
@@ -207,20 +212,20 @@ async def serve(config: Config, *, rpc_token: str | None) -> None:
     runner = web.AppRunner(daemon.app, handle_signals=False, shutdown_timeout=grace)
     # Bound before start-up, which waits on the instance (with retries): a port in use is
     # reported at once.
-    http = _bind_http(config.rpc.http.host, config.rpc.http.port) if config.rpc.http else None
+    http = _bind_http(config.rpc.http.host, config.rpc.http.port) if config.rpc.http else []
     try:
         await runner.setup()
     except BaseException:
-        if http is not None:
-            http.close()
+        for sock in http:
+            sock.close()
         await runner.cleanup()  # what did start (the client session) is closed again
         raise
     watchdog: asyncio.Task[None] | None = None
     try:
-        if http is not None:
-            site = web.SockSite(runner, http)
+        for sock in http:
+            site = web.SockSite(runner, sock)
             await site.start()
-            daemon.state.listeners["http"] = site.name
+            daemon.state.listeners.setdefault("http", site.name)
         daemon.state.ready = True
         notifier.ready(f"listening on {', '.join(daemon.state.listeners.values())}")
         log.info("daemon.ready", version=__version__, **daemon.state.listeners)
