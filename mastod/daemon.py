@@ -18,6 +18,7 @@ from mastod.config import (
     Config,
     ConfigError,
     default_config_path,
+    default_state_dir,
     load_config,
     load_or_create_rpc_token,
 )
@@ -32,8 +33,18 @@ _SANDBOX_PLACEHOLDER = "http://127.0.0.1"  # replaced by the sandbox's URL once 
 
 
 def run(*, config_path: Path | None, sandbox: bool) -> int:
+    if not sandbox:
+        return _run(config_path, None)
+    # The sandbox forgets everything when it stops, so its notification log, push keys and
+    # RPC token must not outlive it (nor mix with a real instance's): all of them go in a
+    # private temporary directory, and nothing is written elsewhere (but the socket).
+    with tempfile.TemporaryDirectory(prefix="mastod-sandbox-") as scratch:
+        return _run(config_path, Path(scratch))
+
+
+def _run(config_path: Path | None, scratch: Path | None) -> int:
     try:
-        config = _load(config_path, sandbox)
+        config = _load(config_path, scratch)
     except ConfigError as exc:
         print(f"mastod: config: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -53,7 +64,9 @@ def run(*, config_path: Path | None, sandbox: bool) -> int:
     # Until the event loop handles it, a SIGHUP (a reload) must not kill the daemon.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        asyncio.run(_serve(config, rpc_token, sandbox, lambda: _load(config_path, sandbox)))
+        asyncio.run(
+            _serve(config, rpc_token, scratch is not None, lambda: _load(config_path, scratch))
+        )
     except (OSError, RuntimeError, PushSetupError) as exc:
         log.error("daemon.failed", error=str(exc))
         print(f"mastod: {exc}", file=sys.stderr)
@@ -78,8 +91,8 @@ def raise_fd_limit(wanted: int = FD_LIMIT) -> int:
     return soft
 
 
-def _load(config_path: Path | None, sandbox: bool) -> Config:
-    if not sandbox:
+def _load(config_path: Path | None, scratch: Path | None) -> Config:
+    if scratch is None:
         return load_config(config_path or default_config_path(os.environ))
     from mastod.sandbox import OWNER_TOKEN
 
@@ -91,9 +104,14 @@ def _load(config_path: Path | None, sandbox: bool) -> Config:
             "base_url": _SANDBOX_PLACEHOLDER,
             "access_token": OWNER_TOKEN,
             "access_token_file": None,
-        }
+        },
+        "state_dir": str(scratch),
     }
-    return load_config(explicit, overrides=overrides)
+    config = load_config(explicit, overrides=overrides)
+    if config.rpc.token_file == default_state_dir() / "rpc.token":  # not chosen by the user
+        rpc = dataclasses.replace(config.rpc, token_file=scratch / "rpc.token")
+        config = dataclasses.replace(config, rpc=rpc)
+    return config
 
 
 async def _serve(
@@ -107,10 +125,7 @@ async def _serve(
     from mastod.sandbox import start_sandbox
 
     instance = await start_sandbox()
-    log.info("sandbox.started", url=instance.url)
-    # The sandbox forgets everything when it stops, so its notification log and push keys must
-    # not outlive it (nor mix with a real instance's): they go in a private temporary dir.
-    scratch = tempfile.TemporaryDirectory(prefix="mastod-sandbox-")
+    log.info("sandbox.started", url=instance.url, rpc_token_file=str(config.rpc.token_file))
     try:
 
         def sandboxed(loaded: Config) -> Config:
@@ -120,11 +135,8 @@ async def _serve(
                 # The sandbox pushes to loopback, so the whole Web Push pipeline runs offline.
                 public = f"http://{webhook.host}:{webhook.port}"
                 webhook = dataclasses.replace(webhook, public_url=public)
-            return dataclasses.replace(
-                loaded, mastodon=mastodon, webhook=webhook, state_dir=Path(scratch.name)
-            )
+            return dataclasses.replace(loaded, mastodon=mastodon, webhook=webhook)
 
         await serve(sandboxed(config), rpc_token=rpc_token, reload=lambda: sandboxed(reload()))
     finally:
         await instance.close()
-        scratch.cleanup()

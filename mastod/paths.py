@@ -67,8 +67,15 @@ def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
     if configured:
         return Path(configured).expanduser()
     local = Path("config") / "mastod.yaml"
-    if not local.exists():
+    if not _exists(local):
         written = user_config_path(env)
-        if written.exists():
+        if _exists(written):
             return written
     return local
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a directory on the way this user may not enter
+        return False

@@ -268,9 +268,19 @@ def test_missing_file(tmp_path: Path) -> None:
     assert str(info.value) == f"cannot read {tmp_path / 'nope.yaml'}: No such file or directory"
 
 
-def test_default_config_path() -> None:
-    assert default_config_path({}) == Path("config/mastod.yaml")
-    assert default_config_path({"MASTOD_CONFIG": "/etc/m.yaml"}) == Path("/etc/m.yaml")
+def test_default_config_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    assert default_config_path(env) == Path("config/mastod.yaml")
+    assert default_config_path({**env, "MASTOD_CONFIG": "/etc/m.yaml"}) == Path("/etc/m.yaml")
+    written = tmp_path / "xdg" / "mastod" / "mastod.yaml"  # by `mastod init`
+    written.parent.mkdir(parents=True)
+    written.write_text("")
+    assert default_config_path(env) == written
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "mastod.yaml").write_text("")
+    assert default_config_path(env) == Path("config/mastod.yaml")  # the local one comes first
 
 
 # --- overrides --------------------------------------------------------------------------------

@@ -33,10 +33,11 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(path)
         problem = path_problem(config)
     except ConfigError as exc:
-        print(f"mastod: config: {exc}", file=sys.stderr)
+        # a message with no key (unreadable file, YAML error) names the file already
+        print(f"mastod: {path}: {exc}" if exc.key else f"mastod: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if problem is not None:
-        print(f"mastod: config: {problem}", file=sys.stderr)
+        print(f"mastod: {path}: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     for warning in warnings(config, path):
         print(f"mastod: warning: {warning}", file=sys.stderr)

@@ -13,7 +13,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mastod.cli.setup_files import Layout
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 DEFAULT_SCOPES = "read write push"
@@ -66,7 +69,11 @@ def run(args: argparse.Namespace) -> int:
             args.instance or _ask("Instance (e.g. mastodon.social)", "instance URL")
         )
         instance = oauth.check_instance(base_url)
-        _say(f"{instance.title} ({instance.domain}), Mastodon API {instance.version}")
+        _say(
+            f"{instance.title} ({instance.domain}), Mastodon API {instance.version}; "
+            f"streaming: {instance.streaming_url or 'not announced'}; Web Push key: "
+            f"{'yes' if instance.vapid_key else 'not announced'}"
+        )
         token, account = _authorize(instance.base_url, scopes, layout)
         ngrok_token = _ngrok_token() if args.ngrok else None
         written = layout.write(
@@ -82,18 +89,23 @@ def run(args: argparse.Namespace) -> int:
     print(f"@{account['acct']}@{instance.domain}", flush=True)
     for line in written:
         _say(line)
-    _say(_notification_source(scopes, public_url, ngrok_token, instance.vapid_key))
+    _say(_notification_source(scopes, public_url, ngrok_token))
     flag = "" if layout.is_default_config() else f" --config {layout.config}"
     _say(f"next: mastod check-config{flag} && mastod serve{flag}")
     return EXIT_OK
 
 
-def _authorize(base_url: str, scopes: tuple[str, ...], layout: Any) -> tuple[str, Any]:
+def _authorize(
+    base_url: str, scopes: tuple[str, ...], layout: Layout
+) -> tuple[str, dict[str, Any]]:
     """Register the app (or reuse the one stored for this instance), let the user approve,
     exchange the code; the token and the account it belongs to."""
     from mastod.cli import oauth
 
     app = layout.stored_app(base_url, scopes)
+    if app is not None and not oauth.app_is_known(base_url, app):
+        layout.forget_app(base_url)
+        app = None
     if app is None:
         app = oauth.register_app(base_url, scopes)
         layout.store_app(base_url, app)
@@ -129,7 +141,7 @@ def _ngrok_token() -> str:
 
 
 def _notification_source(
-    scopes: tuple[str, ...], public_url: str | None, ngrok_token: str | None, vapid: str | None
+    scopes: tuple[str, ...], public_url: str | None, ngrok_token: str | None
 ) -> str:
     if "push" not in scopes:
         return (

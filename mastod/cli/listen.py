@@ -25,7 +25,7 @@ from mastod.cli.client import (
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-BACKOFF_CAP = 30.0  # seconds between reconnection attempts, at most
+BACKOFF_CAP = 5.0  # seconds between reconnection attempts, at most: a local connect is cheap
 
 
 def add_parser(sub: Any) -> None:

@@ -70,21 +70,23 @@ def normalise_public_url(text: str) -> str:
 
 def check_instance(base_url: str) -> Instance:
     """What the instance says about itself: `/api/v2/instance`, else `/api/v1/instance`."""
-    status, v2 = _request("GET", base_url, "/api/v2/instance")
-    if status == 200 and isinstance(v2, dict) and isinstance(v2.get("domain"), str):
+    reply = _request("GET", base_url, "/api/v2/instance")
+    v2 = reply.body
+    if reply.status == 200 and isinstance(v2, dict) and isinstance(v2.get("domain"), str):
         return Instance(
-            base_url,
+            reply.origin,
             v2["domain"],
             str(v2.get("title") or v2["domain"]),
             str(v2.get("version") or "?"),
             _dig(v2, "configuration", "urls", "streaming"),
             _dig(v2, "configuration", "vapid", "public_key"),
         )
-    status, v1 = _request("GET", base_url, "/api/v1/instance")
-    if status == 200 and isinstance(v1, dict) and isinstance(v1.get("uri"), str):
+    reply = _request("GET", base_url, "/api/v1/instance")
+    v1 = reply.body
+    if reply.status == 200 and isinstance(v1, dict) and isinstance(v1.get("uri"), str):
         domain = v1["uri"].split("://")[-1].rstrip("/")
         return Instance(
-            base_url,
+            reply.origin,
             domain,
             str(v1.get("title") or domain),
             str(v1.get("version") or "?"),
@@ -98,7 +100,8 @@ def check_instance(base_url: str) -> Instance:
 
 def register_app(base_url: str, scopes: tuple[str, ...]) -> App:
     form = {"client_name": "mastod", "redirect_uris": OOB, "scopes": " ".join(scopes)}
-    status, body = _request("POST", base_url, "/api/v1/apps", form=form)
+    reply = _request("POST", base_url, "/api/v1/apps", form=form)
+    status, body = reply.status, reply.body
     if status == 200 and isinstance(body, dict):
         client_id, secret = body.get("client_id"), body.get("client_secret")
         if isinstance(client_id, str) and isinstance(secret, str):
@@ -106,6 +109,23 @@ def register_app(base_url: str, scopes: tuple[str, ...]) -> App:
     raise InitError(
         f"{_host(base_url)} refused to register the app (HTTP {status}: {_reason(body)})"
     )
+
+
+def app_is_known(base_url: str, app: App) -> bool:
+    """Whether the instance still knows a stored app (it may have been deleted, or the
+    instance reset): a client_credentials token is asked for, and revoked at once."""
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "scope": " ".join(app.scopes),
+    }
+    reply = _request("POST", base_url, "/oauth/token", form=form)
+    body = reply.body if isinstance(reply.body, dict) else {}
+    if reply.status == 200 and isinstance(body.get("access_token"), str):
+        revoke(base_url, app, body["access_token"])
+        return True
+    return body.get("error") != "invalid_client"
 
 
 def authorization_url(base_url: str, app: App, scopes: tuple[str, ...]) -> str:
@@ -135,7 +155,8 @@ def exchange_code(base_url: str, app: App, code: str, scopes: tuple[str, ...]) -
         "redirect_uri": OOB,
         "scope": " ".join(scopes),
     }
-    status, body = _request("POST", base_url, "/oauth/token", form=form)
+    reply = _request("POST", base_url, "/oauth/token", form=form)
+    status, body = reply.status, reply.body
     if status == 200 and isinstance(body, dict) and isinstance(body.get("access_token"), str):
         granted = body.get("scope")
         return body["access_token"], granted if isinstance(granted, str) else " ".join(scopes)
@@ -161,7 +182,8 @@ def revoke(base_url: str, app: App, token: str) -> None:
 
 
 def verify_credentials(base_url: str, token: str) -> dict[str, Any]:
-    status, body = _request("GET", base_url, "/api/v1/accounts/verify_credentials", token=token)
+    reply = _request("GET", base_url, "/api/v1/accounts/verify_credentials", token=token)
+    status, body = reply.status, reply.body
     if status == 200 and isinstance(body, dict) and isinstance(body.get("acct"), str):
         return body
     raise InitError(
@@ -194,6 +216,13 @@ def _reason(body: Any) -> str:
     return "no explanation given"
 
 
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    body: Any  # the JSON body, None when it is not JSON
+    origin: str  # scheme://host that answered, after redirects (http:// -> https://)
+
+
 def _request(
     method: str,
     base_url: str,
@@ -201,9 +230,8 @@ def _request(
     *,
     form: dict[str, str] | None = None,
     token: str | None = None,
-) -> tuple[int, Any]:
-    """The status and the JSON body (None when not JSON) of one request; a network failure
-    raises InitError."""
+) -> _Reply:
+    """One request's answer, whatever its status; a network failure raises InitError."""
     data = urllib.parse.urlencode(form).encode() if form is not None else None
     request = urllib.request.Request(base_url + path, data=data, method=method)  # noqa: S310
     request.add_header("User-Agent", f"mastod/{__version__}")
@@ -212,12 +240,17 @@ def _request(
         request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-            return response.status, _json(response.read())
+            return _Reply(response.status, _json(response.read()), _origin(response.url))
     except urllib.error.HTTPError as exc:
         with exc:
-            return exc.code, _json(exc.read())
+            return _Reply(exc.code, _json(exc.read()), _origin(exc.url))
     except (urllib.error.URLError, OSError) as exc:
         raise InitError(_network_error(base_url, exc)) from None
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _json(raw: bytes) -> Any:

@@ -169,8 +169,18 @@ class Layout:
             path.mkdir(mode=mode, parents=True, exist_ok=True)
         except OSError as exc:
             raise SetupError(f"cannot create {path}: {exc.strerror or exc}") from None
-        if self.owner and path == self.state_dir:
-            os.chown(path, *self.owner)
+        if self.owner is None:
+            return
+        try:
+            if path == self.state_dir:
+                os.chown(path, *self.owner)
+            elif path == self.config.parent and path.name == "mastod":
+                # the daemon's user must be able to enter its own config directory (not
+                # root:root 0750); never a shared one such as /etc
+                os.chown(path, -1, self.owner[1])
+                path.chmod(0o750)
+        except OSError as exc:
+            raise SetupError(f"cannot hand {path} to the {SERVICE_USER} user: {exc}") from None
 
 
 def _write(path: Path, text: str, mode: int, owner: tuple[int, int] | None) -> None:

@@ -225,6 +225,8 @@ def _no_answer(exc: Exception, out: Outgoing, use: _ConnectionUse) -> Exception:
         return _Failed(Unreachable(f"Timed out waiting for {host}"))
     if isinstance(exc, aiohttp.ClientSSLError):
         return _Failed(Unreachable(f"TLS handshake with {host} failed"))
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return _Failed(Unreachable(f"Cannot resolve {host}"))  # its errno is a resolver code
     if isinstance(exc, aiohttp.ClientConnectorError):
         reason = os.strerror(exc.errno) if exc.errno else "refused"  # strerror repeats the address
         return _Failed(Unreachable(f"Cannot connect to {host}: {reason}"))

@@ -84,6 +84,8 @@ def binding_error(reason: str, given: Any, known: list[str]) -> RpcError:
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    if len(name) > 100:  # no name is that long, and matching costs grow with the length
+        return ""
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

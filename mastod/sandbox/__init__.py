@@ -29,6 +29,12 @@ A third account, `carol`, has no token. Seed data: each account has posted a few
 hashtags (one of alice's carries an image), bob mentioned alice, sent her a direct message and
 favourited her first post; alice follows bob, bob and carol follow alice.
 
+OAuth's out-of-band authorization works as on Mastodon (`mastod.sandbox.routes.authorize`):
+an app registered with `redirect_uris=urn:ietf:wg:oauth:2.0:oob` sends the user to
+`/oauth/authorize`, whose approval (for alice) shows a code that `POST /oauth/token` with
+`grant_type=authorization_code` exchanges; tests approve with
+`POST /_sandbox/oauth/approve {"url": "<authorization URL>"}`, answered `{"code": ...}`.
+
 Sandbox-only endpoints live under `/_sandbox/` (see `mastod.sandbox.routes.admin`):
 `POST /_sandbox/act` makes another account act (mention, favourite, reblog, follow, status);
 `/_sandbox/faults` programs fault injection (see `mastod.sandbox.faults`).

@@ -125,6 +125,31 @@ async def test_a_socket_of_another_group_is_named(home: Home) -> None:
     )
 
 
+async def test_a_socket_of_another_group_found_by_the_config(home: Home) -> None:
+    """No --socket: the config names the socket, in the daemon's directory (0750)."""
+    private = home.base / "run-mastod"
+    private.mkdir(mode=0o750)
+    os.chown(private, 65534, 65534)
+    config = home.base / "mastod.yaml"
+    config.write_text(f"rpc: {{unix_socket: {private}/mastod.sock}}\n")
+    code, _, err = await run("call", "status", env={**home.env, "MASTOD_CONFIG": str(config)})
+    assert code == 1
+    assert err.startswith(f"mastod call: permission denied on {private}/mastod.sock: only ")
+    assert "usermod -aG" in err
+    assert len(err.splitlines()) == 1
+
+
+async def test_an_unreadable_config_is_no_traceback(home: Home) -> None:
+    private = home.base / "private"
+    private.mkdir(mode=0o700)
+    os.chown(private, 65534, 65534)
+    env = {**home.env, "MASTOD_CONFIG": str(private / "mastod.yaml")}
+    code, _, err = await run("call", "status", env=env, cwd=home.base)
+    assert code == 1
+    assert err.startswith("mastod call: no daemon listening on ")
+    assert len(err.splitlines()) == 1
+
+
 async def test_profile_names_the_template_units_socket(home: Home) -> None:
     code, _, err = await run("call", "status", "--profile", "work", env=home.env)
     assert (code, err) == (

@@ -108,7 +108,7 @@ async def test_paths_serve_could_not_create_fail(home: Home) -> None:
     assert await check(home, path) == (
         2,
         "",
-        f"mastod: config: state_dir: cannot create {blocker}/state: {blocker} is not a directory\n",
+        f"mastod: {path}: state_dir: cannot create {blocker}/state: {blocker} is not a directory\n",
     )
     # a directory of another user: this user may not create anything in it
     theirs = home.base / "theirs"
@@ -119,11 +119,11 @@ async def test_paths_serve_could_not_create_fail(home: Home) -> None:
     assert await check(home, path) == (
         2,
         "",
-        f"mastod: config: rpc.token_file: cannot create {token_file}: Permission denied in "
+        f"mastod: {path}: rpc.token_file: cannot create {token_file}: Permission denied in "
         f"{theirs}\n",
     )
     socket_dir = theirs / "run"
     path = write_config(home, config(home, rpc={"unix_socket": str(socket_dir / "m.sock")}))
     code, _, err = await check(home, path)
     assert code == 2
-    assert err.startswith("mastod: config: rpc.unix_socket: cannot create")
+    assert err.startswith(f"mastod: {path}: rpc.unix_socket: cannot create")

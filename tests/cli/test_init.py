@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pty
 import stat
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,19 +18,43 @@ import pytest
 import yaml
 from aiohttp import web
 
-from mastod.sandbox import RunningSandbox, start_sandbox
-from tests.cli.conftest import BOUND, Home, run, start
+from mastod.cli.setup_files import Layout as SetupLayout
+from mastod.sandbox import RunningSandbox, Sandbox, start_sandbox
+from tests.cli.conftest import BOUND, Home, run, start, user_prefix
+from tests.sandbox.openapi_check import check_recorded
 from tests.security.proc import Layout, daemon, free_port
 from tests.servers import serve
 
 
 @pytest.fixture
 async def instance() -> AsyncIterator[RunningSandbox]:
-    running = await start_sandbox(rate_limit=10**9)
+    """The sandbox; what init (and the daemon) sent it must match Mastodon's schema."""
+    sandbox = Sandbox()
+    sandbox.record_responses = True
+    running = await start_sandbox(sandbox=sandbox, rate_limit=10**9)
     try:
         yield running
     finally:
         await running.close()
+    violations = check_recorded(sandbox.recorded)
+    assert not violations, "\n".join(map(str, violations))
+    used = {(r.method, r.path) for r in sandbox.recorded if not r.path.startswith("/_sandbox/")}
+    assert used <= DOCUMENTED, used - DOCUMENTED
+
+
+# What init may use: Mastodon's documented instance, app and OAuth endpoints (and what the
+# daemon started in one test calls).
+DOCUMENTED = {
+    ("GET", "/api/v2/instance"),
+    ("GET", "/api/v1/instance"),
+    ("POST", "/api/v1/apps"),
+    ("POST", "/oauth/token"),
+    ("POST", "/oauth/revoke"),
+    ("GET", "/api/v1/accounts/verify_credentials"),
+    ("GET", "/api/v1/timelines/home"),
+    ("GET", "/api/v1/notifications"),
+    ("GET", "/api/v1/streaming"),
+}
 
 
 async def approve(instance: RunningSandbox, url: str, **extra: str) -> str:
@@ -73,8 +100,10 @@ async def test_init_check_config_serve_and_call(instance: RunningSandbox, home: 
     assert "scope=read%20write%20push" in url_line
     assert account_line == f"@alice@{domain}"
     assert "notifications: streaming" in err
+    assert f"streaming: ws://{domain}; Web Push key: yes" in err
     assert "--public-url" in err  # what push needs
     assert "Traceback" not in err
+    assert "paste the code" not in err  # no prompt: stdin is not a terminal
 
     config = yaml.safe_load(home.config.read_text())
     token_file = Path(config["mastodon"]["access_token_file"])
@@ -122,7 +151,27 @@ async def test_second_init_reuses_the_app_and_refuses_to_overwrite(
     code, _, err = await init(instance, home, "--force")
     assert code == 0, err
     assert len(instance.sandbox.apps) == apps_before + 1  # registered once, reused once
+    app = next(a for a in instance.sandbox.apps.values() if a.name == "mastod")
+    probes = [
+        t for t in instance.sandbox.tokens.values() if t.app_id == app.id and not t.account_id
+    ]
+    assert probes == []  # the check that the instance still knows the app left no token
     assert home.config.with_name("access-token").read_text() != first_token
+
+
+async def test_an_app_the_instance_forgot_is_registered_again(
+    instance: RunningSandbox, home: Home
+) -> None:
+    assert (await init(instance, home))[0] == 0
+    stored = json.loads((home.state_dir / "oauth-apps.json").read_text())[instance.url]
+    forgotten = next(
+        a for a in instance.sandbox.apps.values() if a.client_id == stored["client_id"]
+    )
+    del instance.sandbox.apps[forgotten.id]
+    code, _, err = await init(instance, home, "--force")
+    assert code == 0, err
+    again = json.loads((home.state_dir / "oauth-apps.json").read_text())[instance.url]
+    assert again["client_id"] != stored["client_id"]
 
 
 async def test_v1_instance_fallback_and_scopes(instance: RunningSandbox, home: Home) -> None:
@@ -131,6 +180,7 @@ async def test_v1_instance_fallback_and_scopes(instance: RunningSandbox, home: H
     assert code == 0, err
     assert "scope=read%20write" in out
     assert "Web Push needs the push scope" in err
+    assert "Web Push key: not announced" in err  # /api/v1/instance has none
 
 
 async def test_push_settings_are_written(instance: RunningSandbox, home: Home) -> None:
@@ -212,3 +262,74 @@ async def test_one_line_errors(instance: RunningSandbox, home: Home) -> None:
         "(HTTP 422: Validation failed: closed)"
     )
     assert not home.config.exists()
+
+
+def test_root_gets_the_paths_of_the_systemd_units(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    main = SetupLayout.for_user(None, env={})
+    assert (main.config, main.token_file, main.state_dir, main.socket) == (
+        Path("/etc/mastod/mastod.yaml"),
+        Path("/etc/mastod/access-token"),
+        Path("/var/lib/mastod"),
+        Path("/run/mastod/mastod.sock"),
+    )
+    # a profile, as the template unit mastod@work expects it
+    work = SetupLayout.for_user(Path("/etc/mastod/work.yaml"), env={})
+    assert (work.token_file, work.state_dir, work.socket) == (
+        Path("/etc/mastod/work.access-token"),
+        Path("/var/lib/mastod/work"),
+        Path("/run/mastod/work.sock"),
+    )
+    text = work.config_text("https://m.example", ngrok=True, public_url=None, account="@a@m")
+    document = yaml.safe_load(text)
+    assert document["mastodon"]["access_token_file"] == "/etc/mastod/work.access-token"
+    assert document["ngrok"]["auth_token_file"] == "/etc/mastod/work.ngrok-auth-token"
+
+
+async def test_prompts_only_at_a_terminal(instance: RunningSandbox, home: Home) -> None:
+    """At a terminal, init asks for the instance and the code on stderr; stdout stays the
+    URL and the account."""
+    controller, terminal = pty.openpty()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *user_prefix(), sys.executable, "-m", "mastod", "init",
+            stdin=terminal, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env=home.env,
+        )  # fmt: skip
+        os.close(terminal)
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        prompt = await asyncio.wait_for(proc.stderr.readuntil(b": "), BOUND)
+        assert prompt == b"Instance (e.g. mastodon.social): "
+        os.write(controller, instance.url.encode() + b"\n")
+        url = (await asyncio.wait_for(proc.stdout.readline(), BOUND)).decode().strip()
+        os.write(controller, (await approve(instance, url)).encode() + b"\n")
+        out, err = await asyncio.wait_for(proc.communicate(), BOUND)
+    finally:
+        os.close(controller)
+    assert proc.returncode == 0, err
+    assert "paste the code shown: " in err.decode()
+    assert out.decode().startswith("@alice@")
+
+
+async def test_a_redirected_instance_url_is_followed(instance: RunningSandbox, home: Home) -> None:
+    """`http://` moved to `https://` (here: one loopback port moved to another): everything
+    after the instance check goes where the answer came from, and the config says so."""
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently(f"{instance.url}{request.path_qs}")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", moved)
+    runner, old_url, _ = await serve(app)
+    try:
+        proc = await start("init", old_url, env=home.env)
+        assert proc.stdout is not None
+        url = (await asyncio.wait_for(proc.stdout.readline(), BOUND)).decode().strip()
+        assert url.startswith(f"{instance.url}/oauth/authorize?")
+        code = await approve(instance, url)
+        _, err = await asyncio.wait_for(proc.communicate(f"{code}\n".encode()), BOUND)
+    finally:
+        await runner.cleanup()
+    assert proc.returncode == 0, err
+    assert yaml.safe_load(home.config.read_text())["mastodon"]["base_url"] == instance.url
