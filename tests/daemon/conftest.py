@@ -100,7 +100,8 @@ class Daemon:
         raise AssertionError(f"no {until} from the daemon within {timeout}s: {got}")
 
     async def call(self, method: str, params: Any = None) -> Any:
-        reader, writer = await asyncio.open_unix_connection(str(self.socket_path))
+        # an answer can be one long line (rpc.discover is over asyncio's default 64 KiB)
+        reader, writer = await asyncio.open_unix_connection(str(self.socket_path), limit=1 << 22)
         frame: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method}
         if params is not None:
             frame["params"] = params
