@@ -5,6 +5,7 @@ descriptions, bounds, scopes, errors and the subscription messages."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
+from mastod.actions._docs import PARAMS, SCOPES
+from mastod.actions._registry import collect
 from tests.integration.conftest import Rpc
 
 JSON_SCHEMA_META = "https://meta.json-schema.tools"
@@ -86,3 +89,10 @@ async def test_discover_has_bounds_scopes_errors_and_frames(rpc: Rpc) -> None:
     frames = {f["name"]: f for f in subscribe["x-notifications"]}
     assert frames["dropped"]["params"]["required"] == ["subscription", "since_id"]
     assert frames["notification"]["params"]["required"] == ["subscription", "notification"]
+
+
+def test_scope_and_parameter_tables_match_the_actions() -> None:
+    actions = {fn.__name__: set(inspect.signature(fn).parameters) - {"api"} for fn in collect()}
+    assert set(SCOPES) == set(actions)
+    for name, described in PARAMS.items():
+        assert set(described) <= actions[name], name  # no description of a gone parameter
