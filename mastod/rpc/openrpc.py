@@ -78,6 +78,7 @@ def document(registry: Registry) -> dict[str, Any]:
             "description": "Mastodon actions and notifications as JSON-RPC 2.0 methods.",
         },
         "methods": [_method(m) for m in sorted(registry, key=lambda m: m.name)],
+        "components": {"errors": _ERRORS},
     }
 
 
@@ -121,16 +122,26 @@ def _scope_text(method: Method) -> str:
     return text + "."
 
 
-def _errors(method: Method) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = [
-        {"code": INVALID_PARAMS, "message": "Invalid params: <the parameter and why>"},
-        {"code": INTERNAL_ERROR, "message": INTERNAL_ERROR_TEXT},
-    ]
+# Each error once, under `components`; methods refer to them (the document stays small).
+_ERRORS: dict[str, dict[str, Any]] = {
+    "InvalidParams": {"code": INVALID_PARAMS, "message": "Invalid params: <parameter: reason>"},
+    "InternalError": {"code": INTERNAL_ERROR, "message": INTERNAL_ERROR_TEXT},
+    **{
+        cls.__name__: {"code": code, "message": message, "data": _MASTODON_DATA}
+        for cls, (code, message) in MASTODON_CODES.items()
+    },
+    "NeedsConnection": _NEEDS_CONNECTION,
+}
+
+
+def _errors(method: Method) -> list[dict[str, str]]:
+    names = ["InvalidParams", "InternalError"]
     if method.scope is not None or method.name == "paginate":  # calls Mastodon
-        for cls, (code, message) in MASTODON_CODES.items():
-            if cls is m.MediaNotReady and method.name not in _MEDIA_METHODS:
-                continue
-            found.append({"code": code, "message": message, "data": _MASTODON_DATA})
+        names += [
+            cls.__name__
+            for cls in MASTODON_CODES
+            if cls is not m.MediaNotReady or method.name in _MEDIA_METHODS
+        ]
     if method.name == "subscribe":
-        found.append(_NEEDS_CONNECTION)
-    return found
+        names.append("NeedsConnection")
+    return [{"$ref": f"#/components/errors/{name}"} for name in names]

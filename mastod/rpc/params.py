@@ -16,6 +16,7 @@ import types
 import typing
 from typing import Annotated, Any, Literal, Union
 
+_ENUM_SHOWN = 6
 _LIST_ORIGINS = (list, tuple, collections.abc.Sequence, collections.abc.Iterable)
 _DICT_ORIGINS = (dict, collections.abc.Mapping)
 
@@ -153,7 +154,9 @@ def check(value: Any, tp: Any, where: str) -> Any:
     if origin is Literal:
         if value in args and isinstance(value, str | int | bool):
             return value
-        allowed = ", ".join(repr(a) for a in args)
+        allowed = ", ".join(repr(a) for a in args[:_ENUM_SHOWN])
+        if len(args) > _ENUM_SHOWN:  # the error stays one readable line
+            allowed += f", ... ({len(args)} values, listed in rpc.discover)"
         raise InvalidParams(f"{where}: must be one of {allowed}, got {_show(value)}")
     if origin in (Union, types.UnionType):
         present = [arg for arg in args if arg is not type(None)]

@@ -9,7 +9,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,8 @@ class Daemon:
         raise AssertionError(f"no {until} from the daemon within {timeout}s: {got}")
 
     async def call(self, method: str, params: Any = None) -> Any:
-        reader, writer = await asyncio.open_unix_connection(str(self.socket_path), limit=1 << 24)
+        # an answer can be one long line (rpc.discover is over asyncio's default 64 KiB)
+        reader, writer = await asyncio.open_unix_connection(str(self.socket_path), limit=1 << 22)
         frame: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method}
         if params is not None:
             frame["params"] = params
@@ -108,20 +109,6 @@ class Daemon:
         answer = json.loads(await asyncio.wait_for(reader.readline(), 10))
         writer.close()
         return answer
-
-    async def status_when(
-        self, condition: Callable[[dict[str, Any]], bool], timeout: float = 20.0
-    ) -> dict[str, Any]:
-        """The daemon's `status` once `condition` holds for it (polled)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            status: dict[str, Any] = (await self.call("status"))["result"]
-            if condition(status):
-                return status
-            if loop.time() > deadline:
-                raise AssertionError(f"status never got there within {timeout}s: {status}")
-            await asyncio.sleep(0.05)
 
     async def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.proc.returncode is None:

@@ -5,6 +5,7 @@ descriptions, bounds, scopes, errors and the subscription messages."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
+from mastod.actions._docs import PARAMS, SCOPES
+from mastod.actions._registry import collect
 from tests.integration.conftest import Rpc
 
 JSON_SCHEMA_META = "https://meta.json-schema.tools"
@@ -30,7 +33,10 @@ async def test_discover_is_a_valid_openrpc_document_with_typed_params(rpc: Rpc) 
     doc = await rpc.call("rpc.discover")
     meta = json.loads(META_SCHEMA.read_text(encoding="utf-8"))
     # it describes schema objects by the JSON Schema meta-schema it names by URL: draft 7's
-    draft7 = Resource.from_contents(jsonschema.Draft7Validator.META_SCHEMA, DRAFT7)
+    # (json-schema-tools' copy of it, which also names the root `definitions/JSONSchemaObject`)
+    core = {k: v for k, v in jsonschema.Draft7Validator.META_SCHEMA.items() if k != "$id"}
+    tools = {**core, "definitions": {**core["definitions"], "JSONSchemaObject": core}}
+    draft7 = Resource.from_contents(tools, DRAFT7)
     schemas = Registry().with_resources(
         (u, draft7) for u in (JSON_SCHEMA_META, JSON_SCHEMA_META + "/")
     )
@@ -66,13 +72,27 @@ async def test_discover_has_bounds_scopes_errors_and_frames(rpc: Rpc) -> None:
     home = methods["get_home_timeline"]
     assert home["x-scope"] == "read:statuses"
     assert "OAuth scope: `read:statuses`" in home["description"]
-    codes = {e["code"] for e in home["errors"]}
-    assert {-32602, -32603, -32001, -32003, -32004, -32029, -32052} <= codes
-    assert -32053 not in codes
-    assert -32053 in {e["code"] for e in methods["upload_media"]["errors"]}
+    errors = doc["components"]["errors"]
+
+    def codes(method: dict[str, Any]) -> set[int]:
+        prefix = "#/components/errors/"
+        return {errors[e["$ref"].removeprefix(prefix)]["code"] for e in method["errors"]}
+
+    assert {-32602, -32603, -32001, -32003, -32004, -32029, -32052} <= codes(home)
+    assert -32053 not in codes(home)
+    assert -32053 in codes(methods["upload_media"])
+    assert -32004 in codes(methods["paginate"])
     assert all("x-scope" in methods[n] for n in methods if n.startswith("get_"))
     subscribe = methods["subscribe"]
-    assert -32010 in {e["code"] for e in subscribe["errors"]}
+    assert -32010 in codes(subscribe)
+    assert errors["RateLimited"]["data"]["properties"]["rate_limit_reset"]["format"] == "date-time"
     frames = {f["name"]: f for f in subscribe["x-notifications"]}
     assert frames["dropped"]["params"]["required"] == ["subscription", "since_id"]
     assert frames["notification"]["params"]["required"] == ["subscription", "notification"]
+
+
+def test_scope_and_parameter_tables_match_the_actions() -> None:
+    actions = {fn.__name__: set(inspect.signature(fn).parameters) - {"api"} for fn in collect()}
+    assert set(SCOPES) == set(actions)
+    for name, described in PARAMS.items():
+        assert set(described) <= actions[name], name  # no description of a gone parameter

@@ -141,3 +141,27 @@ async def test_integral_floats_are_integers(rpc: Rpc, upstream: RunningSandbox) 
         await rpc.call("get_home_timeline", {"limit": 2.5})
     assert refused.value.code == -32602
     assert "limit: must be an integer, got 2.5" in refused.value.error["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "message"),
+    [
+        ("get_home_timeline", {"limit": -1}, "limit: must be at least 0, got -1"),
+        ("get_followers", {"account_id": "1", "limit": -5.0}, "limit: must be at least 0"),
+        (
+            "paginate",
+            {"method": "get_home_timeline", "pages": 21},
+            "pages: must be between 1 and 20, got 21",
+        ),
+        ("paginate", {"method": "get_status"}, "method: must be one of 'get_blocked_accounts'"),
+    ],
+)
+async def test_bounds_published_in_discover_are_enforced(
+    rpc: Rpc, upstream: RunningSandbox, method: str, params: dict[str, object], message: str
+) -> None:
+    before = len(upstream.sandbox.recorded)
+    with pytest.raises(RpcFailed) as refused:
+        await rpc.call(method, params)
+    assert refused.value.code == -32602
+    assert message in refused.value.error["message"]
+    assert sent(upstream, before) == []

@@ -58,7 +58,7 @@ class Target:
     method: str
     param: str
     params: dict[str, Any]  # the other params it needs
-    template: str  # the benign call's path with the id as {}
+    templates: list[str]  # the benign call's paths with the id as {} (a fallback adds one)
     query: list[tuple[str, str]]  # the benign call's query: a hostile id must not add to it
 
 
@@ -113,13 +113,12 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
                 await call(rig, method["name"], params)
                 hits = [r for r in rig.sandbox.recorded[before:] if BENIGN in r.path]
                 if hits:
-                    # pin/unpin_account fall back from /endorse to /pin on a 404 (an unknown
-                    # account answers 404 on both): both requests are checked below
-                    fallback = method["name"] in {"pin_account", "unpin_account"}
-                    assert len(hits) == 1 or fallback, [r.path for r in hits]
-                    template = hits[0].path.replace(BENIGN, "{}")
+                    # one request, or two where an older server's endpoint is the fallback
+                    # (pin_account: /endorse, then /pin on a 404)
+                    assert len(hits) <= 2, [r.path for r in hits]
+                    templates = [r.path.replace(BENIGN, "{}") for r in hits]
                     targets.append(
-                        Target(method["name"], id_param["name"], params, template, hits[0].query)
+                        Target(method["name"], id_param["name"], params, templates, hits[0].query)
                     )
         yield Setup(rig, targets)
 
@@ -130,11 +129,6 @@ async def test_hostile_ids_stay_one_segment_of_their_endpoint(setup: Setup) -> N
     assert len(setup.targets) >= 25, [t.method for t in setup.targets]
     problems: list[str] = []
     for target in setup.targets:
-        templates = [target.template] + [
-            target.template.removesuffix(new) + old
-            for new, old in LEGACY_VERBS.items()
-            if target.template.endswith(new)
-        ]
         for hostile in HOSTILE:
             before = len(rig.sandbox.recorded)
             answer = await call(rig, target.method, {**target.params, target.param: hostile})
@@ -147,22 +141,17 @@ async def test_hostile_ids_stay_one_segment_of_their_endpoint(setup: Setup) -> N
                 continue
             for recorded in sent:
                 path = recorded.path
-                under = [t for t in templates if _matches(path, t)]
-                prefix, _, suffix = (under or templates)[0].partition("{}")
+                fits = [
+                    (prefix, suffix)
+                    for prefix, _, suffix in (t.partition("{}") for t in target.templates)
+                    if path.startswith(prefix) and path.endswith(suffix)
+                ]
+                prefix, suffix = fits[0] if fits else ("", "")
                 segment = path[len(prefix) : len(path) - len(suffix)]
-                if not under:
-                    problems.append(f"{where}: sent to {path!r}, not under {target.template!r}")
+                if not fits:
+                    problems.append(f"{where}: sent to {path!r}, not under {target.templates!r}")
                 elif "/" in segment or unquote(segment) != str(hostile):
                     problems.append(f"{where}: id segment {segment!r} in {path!r}")
                 if recorded.query != target.query:
                     problems.append(f"{where}: query {recorded.query} != {target.query}")
     assert problems == []
-
-
-# the endpoint an older server has instead (pin/unpin_account fall back to it on a 404)
-LEGACY_VERBS = {"/unendorse": "/unpin", "/endorse": "/pin"}
-
-
-def _matches(path: str, template: str) -> bool:
-    prefix, _, suffix = template.partition("{}")
-    return path.startswith(prefix) and path.endswith(suffix)

@@ -58,7 +58,7 @@ def schedule_time(sb: Sandbox, raw: str) -> datetime:
     except ValueError:
         raise invalid("Scheduled at is invalid") from None
     if moment.tzinfo is None or moment - sb.now() < SCHEDULE_MIN_AHEAD:
-        raise unprocessable("Scheduled at The scheduled date must be in the future")
+        raise unprocessable("The scheduled date must be in the future")
     return moment
 
 
