@@ -175,7 +175,9 @@ class NotificationStore:
 
     @property
     def problem(self) -> str | None:
-        """What is wrong with the store, for `status` (None: nothing)."""
+        """What is wrong with the store, for `status` (None: nothing). Checks that the
+        file is still there (one stat), as each checkpoint does."""
+        self._file_lost()
         if self.fault is not None:
             return self.fault
         if self.damage is not None:
@@ -361,18 +363,7 @@ class NotificationStore:
         if self.exclusive:
             storefile.checkpoint_here(self.db)
             return
-        await asyncio.to_thread(storefile.checkpoint, self.path)
-
-    def _cut_wal(self) -> None:
-        """The first commit after a complete checkpoint restarts the WAL and cuts its file
-        back to WAL_LIMIT: make one when the WAL is larger, rather than wait for a
-        notification to come."""
-        if self.lost is not None:
-            return
-        with contextlib.suppress(FileNotFoundError):
-            if self.path.with_name(self.path.name + "-wal").stat().st_size > storefile.WAL_LIMIT:
-                with self.transaction(gap=False):
-                    self.set_meta(WAL_CUT_KEY, str(time.time()))
+        await asyncio.to_thread(storefile.checkpoint, self.path, WAL_CUT_KEY)
 
     def _file_lost(self) -> bool:
         """Notice (once) that the store's file was deleted or replaced by another one."""
@@ -392,7 +383,6 @@ class NotificationStore:
             pruned = await retention.prune(self)
             freed = await retention.vacuum(self)
             await self.checkpoint()
-            self._cut_wal()
         except StoreFailed:
             return
         except sqlite3.Error as exc:  # the checkpoint's own connection

@@ -219,14 +219,25 @@ def move_aside(path: Path, why: str) -> Path:
     return target
 
 
-def checkpoint(path: Path) -> None:
+def checkpoint(path: Path, cut_key: str) -> None:
     # A connection of its own, so the fsyncs happen on this worker thread. PASSIVE never
     # waits for, nor blocks, the writer on the event loop.
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA busy_timeout=2000")
         db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        wal = path.with_name(path.name + "-wal")
+        if not busy and wal.exists() and wal.stat().st_size > WAL_LIMIT:
+            # The first commit after a complete checkpoint restarts the WAL and cuts its file
+            # back to the limit; cutting a large file takes a while, so make that commit
+            # here rather than leave it to the next notification, on the loop.
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (cut_key, str(time.time())),
+            )
     finally:
         db.close()
 

@@ -358,3 +358,25 @@ async def test_a_since_id_older_than_retention_gets_a_pruned_marker(
             reaches("20"),
         )
         assert [f["method"] for f in frames[1:4]] == ["notification"] * 3  # no marker: nothing lost
+
+
+async def test_a_store_deleted_while_running_is_shown_and_written_back(
+    upstream: RunningSandbox, workdir: Path
+) -> None:
+    state_dir = workdir / "state"
+    await make_store(state_dir, 620)
+    config = config_on(workdir, upstream, state_dir, "none")
+    async with daemon_process(config) as daemon:
+        (state_dir / FILENAME).unlink()
+        state = await status(daemon)
+        assert state["store"] == "file deleted while running (the open store is kept)"
+        assert state["status"] == "unhealthy"
+        assert not (state_dir / FILENAME).exists()  # never silently recreated
+        assert (await status(daemon))["store"].startswith("file deleted")
+        assert len(daemon.log_events("store.file_lost")) == 1
+        assert await daemon.stop() == 0
+    assert daemon.log_events("store.written_back")
+    async with daemon_process(config) as daemon:
+        assert (await status(daemon))["store"] == "ok"
+        frames = await read_frames(daemon.socket_path, "618", reaches("620"))
+        assert [f["params"]["notification"]["id"] for f in frames[1:3]] == ["619", "620"]
