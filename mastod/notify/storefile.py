@@ -246,7 +246,11 @@ def close(db: sqlite3.Connection, path: Path, lost: str | None) -> None:
     """Checkpoint and close; `lost`: the file under `path` is gone ("deleted") or another
     ("replaced"), so the open store is written out under the name, or next to the other file."""
     try:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:  # what the WAL holds is safe: the next start reads it
+            reason = describe(exc)
+            log.warning("store.close_checkpoint_failed", reason=reason, action=hint(reason))
         image = db.serialize() if lost is not None else None
     finally:
         db.close()
