@@ -303,7 +303,7 @@ class Hub:
             await self._replay(sub, since_id)
         except sqlite3.DatabaseError as exc:
             log.warning("hub.replay_failed", subscription=sub.id)
-            self.store.read_failed(exc)
+            self.store.faults.read_failed(exc)
             await sub.peer.send(sub.frames.failed(sub.id, sub.position))
             return False
         return True
