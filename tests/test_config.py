@@ -109,6 +109,14 @@ def test_empty_section_lacks_base_url(tmp_path: Path) -> None:
         (BASE + "  timeout: 0\n", "mastodon.timeout: must be positive"),
         (BASE + "  max_retries: -1\n", "mastodon.max_retries: must be at least 0"),
         (BASE + "notifications:\n  queue_size: 0\n", "notifications.queue_size: must be positive"),
+        (
+            BASE + "notifications:\n  retention: {max_rows: 0}\n",
+            "notifications.retention.max_rows: must be positive",
+        ),
+        (
+            BASE + "notifications:\n  retention: {max_age: -1}\n",
+            "notifications.retention.max_age: must be positive",
+        ),
         (BASE + "webhook:\n  max_body_bytes: -5\n", "webhook.max_body_bytes: must be positive"),
         (
             BASE + "notifications:\n  source: pull\n",
@@ -135,6 +143,14 @@ def test_rejected_value_names_dotted_key(tmp_path: Path, text: str, message: str
 def test_zero_is_allowed_where_it_means_never(tmp_path: Path) -> None:
     config = load(tmp_path, BASE + "  max_retries: 0\n  rate_limit_max_wait: 0\n")
     assert (config.mastodon.max_retries, config.mastodon.rate_limit_max_wait) == (0, 0.0)
+
+
+def test_retention_defaults_and_no_age_limit(tmp_path: Path) -> None:
+    retention = load(tmp_path, BASE).notifications.retention
+    assert (retention.max_rows, retention.max_age) == (10_000, 30 * 24 * 3600.0)
+    text = BASE + "notifications:\n  retention: {max_rows: 500, max_age: null}\n"
+    retention = load(tmp_path, text).notifications.retention
+    assert (retention.max_rows, retention.max_age) == (500, None)
 
 
 def test_integers_are_accepted_for_floats(tmp_path: Path) -> None:

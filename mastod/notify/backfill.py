@@ -66,7 +66,7 @@ async def backfill(
     query: dict[str, Any] = {"limit": limit}
     if types is not None:
         query["types"] = sorted(types)
-    failures = store.failures
+    failures = store.faults.failures
     cursor = _newest(store.resume_id(), store.meta(BASELINE_KEY))
     if cursor is None:
         return await _baseline(api, store, query)
@@ -79,7 +79,7 @@ async def backfill(
         newest = _newest(*(str(n["id"]) for n in page.items if isinstance(n, dict)))
         complete = len(page.items) < limit
         if complete or pages >= max_pages:
-            store.caught_up(failures, None if complete else newest)
+            store.faults.caught_up(failures, None if complete else newest)
             break
         page = await api.page("GET", PATH, cursor=page.prev or {**query, "min_id": newest})
         pages += 1

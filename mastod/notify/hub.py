@@ -292,7 +292,7 @@ class Hub:
         except sqlite3.DatabaseError as exc:
             # a damaged page: the subscriber is told and the subscription ends; the daemon goes on
             log.warning("hub.replay_failed", subscription=sub.id)
-            store.read_failed(exc)
+            store.faults.read_failed(exc)
             with contextlib.suppress(ConnectionError, OSError):
                 await sub.out.failed(sub.position)
             self._end(sub)

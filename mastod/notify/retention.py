@@ -21,8 +21,8 @@ from mastod.notify import storefile
 if TYPE_CHECKING:
     from mastod.notify.store import NotificationStore
 
-PRUNE_BATCH = 100  # rows per DELETE: keeps each write short on the loop
-VACUUM_PAGES = 64  # pages given back per incremental_vacuum step, for the same reason
+PRUNE_BATCH = 25  # rows per DELETE: keeps each write short on the loop
+VACUUM_PAGES = 16  # pages given back per incremental_vacuum step, for the same reason
 PRUNED_KEY = "retention.pruned_through"  # sort key of the newest notification ever pruned
 
 

@@ -29,13 +29,13 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mastod.logs import get_logger
 from mastod.notify import retention, storefile
-from mastod.notify.storefile import Identity, StoreUnavailable, describe, hint
+from mastod.notify.faults import Faults, StoreFailed
+from mastod.notify.storefile import Identity, StoreUnavailable
 from mastod.tasks import TaskSet
 
 log = get_logger(__name__)
@@ -76,23 +76,6 @@ def encode(notification: Mapping[str, Any]) -> str:
     return json.dumps(notification, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-class StoreFailed(Exception):
-    """A write to the store failed (disk full, I/O error, ...). Nothing of it was published;
-    the source backs off and fetches again from `NotificationStore.resume_id()`."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class _Gap:
-    """Where fetching resumes after failed writes: the newest id stored before the first
-    failure (None: nothing was stored), kept until a backfill from it completes."""
-
-    after: str | None
-
-
 class NotificationStore:
     """The durable log. `start()` opens it; `close()` checkpoints and closes it.
 
@@ -100,9 +83,8 @@ class NotificationStore:
     (None: no age limit), pruned every `maintenance_interval` seconds. The newest row is
     never pruned: it is the cursor the next backfill starts from.
 
-    Faults, for `status` and `/health` (`problem`): a write that fails sets `fault` until a
-    write succeeds (one log line each way per episode); a store file deleted or replaced
-    while running sets `lost` for as long as the daemon runs.
+    Faults (`faults`, `problem` for `status` and `/health`): a failed write raises
+    StoreFailed and opens a gap `resume_id` keeps until it is fetched again.
     """
 
     def __init__(
@@ -117,11 +99,7 @@ class NotificationStore:
         self.max_rows = max_rows
         self.max_age = max_age
         self.maintenance_interval = maintenance_interval
-        self.fault: str | None = None
-        self.lost: str | None = None  # "deleted" or "replaced": the file under self.path
-        self.damage: str | None = None  # a read failed
-        self.failures = 0  # writes that failed, ever
-        self._gap: _Gap | None = None
+        self.faults = Faults(self.path)
         self._identity: Identity | None = None
         self.exclusive = False  # opened on a full disk: no -shm, checkpoints on the loop
         self._db: sqlite3.Connection | None = None
@@ -151,7 +129,7 @@ class NotificationStore:
         except (sqlite3.Error, OSError) as exc:
             raise storefile.unavailable(self.path, exc) from None
         self.exclusive = True
-        self.fault = "disk full"
+        self.faults.fault = "disk full"
         log.error(
             "store.disk_full_at_start",
             path=str(self.path),
@@ -163,7 +141,7 @@ class NotificationStore:
         await self._tasks.cancel()
         db, self._db = self._db, None
         if db is not None:
-            await asyncio.to_thread(storefile.close, db, self.path, self.lost)
+            await asyncio.to_thread(storefile.close, db, self.path, self.faults.lost)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -173,14 +151,10 @@ class NotificationStore:
 
     @property
     def problem(self) -> str | None:
-        """What is wrong with the store, for `status` (None: nothing)."""
-        if self.fault is not None:
-            return self.fault
-        if self.damage is not None:
-            return f"{self.damage} (found by a replay; restart to check it)"
-        if self.lost is not None:
-            return f"file {self.lost} while running (the open store is kept)"
-        return None
+        """What is wrong with the store, for `status` (None: nothing). Checks that the
+        file is still there (one stat), as each checkpoint does."""
+        self._file_lost()
+        return self.faults.problem
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -206,7 +180,7 @@ class NotificationStore:
                 raise
             raise self._failed(exc) from None
         if single:
-            self._wrote()
+            self.faults.wrote()
         return cursor.rowcount == 1
 
     @contextlib.contextmanager
@@ -226,7 +200,7 @@ class NotificationStore:
             if isinstance(exc, sqlite3.Error):
                 raise self._failed(exc, gap=gap) from None
             raise
-        self._wrote()
+        self.faults.wrote()
 
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute(
@@ -242,52 +216,13 @@ class NotificationStore:
     # -- failures -------------------------------------------------------------------------
 
     def _failed(self, exc: sqlite3.Error, *, gap: bool = True) -> StoreFailed:
-        """Count a failed write; log the first of an episode, with what to do."""
-        reason = describe(exc)
-        self.failures += 1
-        if gap and self._gap is None:
-            with contextlib.suppress(sqlite3.Error):
-                self._gap = _Gap(self.newest_id())
-        if self.fault is None:
-            self.fault = reason
-            log.error(
-                "store.write_failed",
-                path=str(self.path),
-                reason=reason,
-                action=hint(reason),
-                retry="the sources back off and fetch what is missing once it can be written",
-            )
-        return StoreFailed(reason)
-
-    def read_failed(self, exc: sqlite3.Error) -> None:
-        """A read failed (a damaged page, found by a replay): shown until the daemon restarts
-        (it checks the file then), logged once."""
-        if self.damage is None:
-            self.damage = describe(exc)
-            log.error(
-                "store.read_failed",
-                path=str(self.path),
-                reason=self.damage,
-                action="restart the daemon: it checks the file at start and moves a damaged"
-                " one aside (sqlite3 <file> .recover can save what is still readable)",
-            )
-
-    def _wrote(self) -> None:
-        if self.fault is not None:
-            log.info("store.recovered", path=str(self.path), failed_writes=self.failures)
-            self.fault = None
+        return self.faults.write_failed(exc, self.newest_id if gap else None)
 
     def resume_id(self) -> str | None:
         """Where fetching resumes: after a write failed, the newest id stored before it
-        (until `caught_up`), so a gap is never skipped; else the newest stored id."""
-        return self._gap.after if self._gap is not None else self.newest_id()
-
-    def caught_up(self, failures: int, through: str | None) -> None:
-        """A backfill run that began when `failures` writes had failed stored everything up
-        to `through` (None: the newest notification): if no write failed since, fetching
-        resumes after it (the gap is closed, or narrower)."""
-        if self._gap is not None and failures == self.failures and self.fault is None:
-            self._gap = None if through is None else _Gap(through)
+        (until `faults.caught_up`), so a gap is never skipped; else the newest stored id."""
+        gap = self.faults.gap
+        return gap.after if gap is not None else self.newest_id()
 
     def pruned_after(self, since_id: str) -> str | None:
         """If retention deleted notifications newer than `since_id` that a replay from it
@@ -397,24 +332,14 @@ class NotificationStore:
         if self.exclusive:
             storefile.checkpoint_here(self.db)
             return
-        await asyncio.to_thread(storefile.checkpoint, self.path)
-
-    def _cut_wal(self) -> None:
-        """The first commit after a complete checkpoint restarts the WAL and cuts its file
-        back to WAL_LIMIT: make one when the WAL is larger, rather than wait for a
-        notification to come."""
-        if self.lost is not None:
-            return
-        with contextlib.suppress(FileNotFoundError):
-            if self.path.with_name(self.path.name + "-wal").stat().st_size > storefile.WAL_LIMIT:
-                with self.transaction(gap=False):
-                    self.set_meta(WAL_CUT_KEY, str(time.time()))
+        await asyncio.to_thread(storefile.checkpoint, self.path, WAL_CUT_KEY)
 
     def _file_lost(self) -> bool:
         """Notice (once) that the store's file was deleted or replaced by another one."""
-        if self.lost is None and self._identity is not None:
-            self.lost = storefile.lost(self.path, self._identity)
-        return self.lost is not None
+        faults = self.faults
+        if faults.lost is None and self._identity is not None:
+            faults.lost = storefile.lost(self.path, self._identity)
+        return faults.lost is not None
 
     async def _maintain(self) -> None:
         while True:
@@ -428,7 +353,6 @@ class NotificationStore:
             pruned = await retention.prune(self)
             freed = await retention.vacuum(self)
             await self.checkpoint()
-            self._cut_wal()
         except StoreFailed:
             return
         except sqlite3.Error as exc:  # the checkpoint's own connection

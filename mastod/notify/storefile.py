@@ -219,14 +219,25 @@ def move_aside(path: Path, why: str) -> Path:
     return target
 
 
-def checkpoint(path: Path) -> None:
+def checkpoint(path: Path, cut_key: str) -> None:
     # A connection of its own, so the fsyncs happen on this worker thread. PASSIVE never
     # waits for, nor blocks, the writer on the event loop.
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA busy_timeout=2000")
         db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        wal = path.with_name(path.name + "-wal")
+        if not busy and wal.exists() and wal.stat().st_size > WAL_LIMIT:
+            # The first commit after a complete checkpoint restarts the WAL and cuts its file
+            # back to the limit; cutting a large file takes a while, so make that commit
+            # here rather than leave it to the next notification, on the loop.
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (cut_key, str(time.time())),
+            )
     finally:
         db.close()
 
@@ -235,7 +246,11 @@ def close(db: sqlite3.Connection, path: Path, lost: str | None) -> None:
     """Checkpoint and close; `lost`: the file under `path` is gone ("deleted") or another
     ("replaced"), so the open store is written out under the name, or next to the other file."""
     try:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:  # what the WAL holds is safe: the next start reads it
+            reason = describe(exc)
+            log.warning("store.close_checkpoint_failed", reason=reason, action=hint(reason))
         image = db.serialize() if lost is not None else None
     finally:
         db.close()

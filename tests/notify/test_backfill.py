@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore
 from tests.notify.conftest import note, until
 from tests.notify.fake import Collector, FakeMastodon
+from tests.notify.filesystems import fill, free, small_fs
 
 
 def ids(first: int, last: int) -> list[str]:
@@ -139,3 +141,54 @@ def test_rate_limit_wait() -> None:
     assert rate_limit_wait(RateLimited("x", rate_limit_reset="soon")) is None
     assert rate_limit_wait(RateLimited("x")) is None
     assert rate_limit_wait(NotFound("x")) is None
+
+
+async def test_a_long_catch_up_pauses_between_runs(
+    api: Api, fake: FakeMastodon, store: NotificationStore, intake: Intake
+) -> None:
+    store.add(note(1))
+    fake.add(*(note(i) for i in range(2, 2 + 80 * 11)))  # 11 full pages, then an empty one
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    assert await catch_up(api, store, intake, backoff=lambda _: 0.0, page_pause=0.05) == 880
+    assert loop.time() - began >= 10 * 0.05  # after the first run of 10 pages
+    assert len(fake.requests) == 12
+
+
+async def test_catch_up_retries_a_full_disk_from_the_last_stored_id(
+    api: Api, fake: FakeMastodon, hub: Hub, tmp_path: Path
+) -> None:
+    with small_fs(512) as mount:
+        store = NotificationStore(mount / "state", maintenance_interval=3600)
+        await store.start()
+        intake = Intake(store, hub)
+        collector = Collector()
+        hub.subscribe(collector)
+        store.add(note(1))
+        fake.add(*(note(i, pad=400) for i in range(2, 300)))
+        fill(mount)
+        retries: list[int] = []
+
+        def backoff(failures: int) -> float:
+            retries.append(failures)
+            return 0.01
+
+        running = asyncio.create_task(catch_up(api, store, intake, backoff=backoff))
+        await until(lambda: len(retries) >= 3)
+        assert store.problem == "disk full"
+        assert retries[:3] == [0, 1, 2]  # backing off more each time
+        asked = {r["min_id"][0] for r in fake.requests}
+        free(mount)
+        assert await running > 0
+        assert store.problem is None
+        assert asked <= {"1"} | {str(i) for i in range(2, 300, 80)}  # never past the gap
+        assert [i for i, _ in store.since(None, None, 1000)] == ids(1, 299)
+        await until(lambda: len(collector.ids) == 298)
+        assert collector.ids == ids(2, 299)  # each once, in order
+        fill(mount)
+        await store.close()  # the final checkpoint fails: the WAL keeps it all
+        free(mount)
+        store = NotificationStore(mount / "state", maintenance_interval=3600)
+        await store.start()
+        assert store.count() == 299
+        await store.close()
