@@ -133,6 +133,17 @@ async def test_slow_connections_are_closed(strict: Hooked, partial: bytes) -> No
     assert accepted == 0
 
 
+@pytest.mark.parametrize("then", [b"", b"GET / HTTP/1.1\r\nHost: x\r\n"], ids=["idle", "slow"])
+async def test_a_kept_alive_connection_gets_the_same_deadline(strict: Hooked, then: bytes) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", strict.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+    assert head.startswith(b"HTTP/1.1 404")
+    writer.write(then)
+    assert await closed_by_server(reader) == b""
+    writer.close()
+
+
 async def test_no_server_header(strict: Hooked) -> None:
     http = RawHttp("127.0.0.1", strict.port)
     for method, path in (("POST", strict.path), ("GET", "/"), ("POST", "/push/wrong")):
