@@ -5,9 +5,10 @@ internet; the RPC listener may face a local user).
 body, within `read_timeout` (else they are closed), and of which at most `max_connections`
 are open at once: one more is closed as soon as it is accepted, before aiohttp sees it, so a
 flood can never take the descriptors the rest of the daemon needs. The app marks the moment
-a request has fully arrived with `request_read` (its handlers read the body themselves) and
-`deadline_middleware` arms the deadline again for the next request on a kept-alive
-connection.
+a request has fully arrived with `request_read` (its handlers read the body themselves).
+After an answer, the deadline starts again with the first byte of the next request on a
+kept-alive connection (`deadline_middleware`); how long an idle one is kept is aiohttp's
+`keepalive_timeout`, which closes it only between requests.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class _Guarded(asyncio.Protocol):
         self.inner: asyncio.Protocol | None = None
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._between = False  # answered; the next request's deadline starts with its data
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -65,7 +67,14 @@ class _Guarded(asyncio.Protocol):
         if self._transport is not None:
             self._transport.abort()
 
+    def between_requests(self) -> None:
+        self.disarm()
+        self._between = True
+
     def data_received(self, data: bytes) -> None:
+        if self._between:
+            self._between = False
+            self.arm()
         if self.inner is not None:
             self.inner.data_received(data)
 
@@ -103,7 +112,7 @@ def request_read(request: web.Request) -> None:
 @web.middleware
 async def deadline_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A request without a body has arrived whole once its handler runs; after the answer,
-    the next request on the connection gets a fresh deadline."""
+    the next request on the connection gets a fresh deadline from its first byte."""
     if request.method in _BODILESS or not request.body_exists:
         request_read(request)
     try:
@@ -111,7 +120,7 @@ async def deadline_middleware(request: web.Request, handler: Handler) -> web.Str
     finally:
         guard = _GUARDS.get(request.protocol)
         if guard is not None:
-            guard.arm()
+            guard.between_requests()
 
 
 class GuardedSite(web.BaseSite):

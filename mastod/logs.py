@@ -15,6 +15,7 @@ import logging
 import re
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
@@ -165,6 +166,7 @@ def configure_logging(
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
+    handler.addFilter(_ACCEPT_ERRORS)
     root = logging.getLogger()
     if _handler is not None:
         root.removeHandler(_handler)
@@ -198,6 +200,33 @@ def set_level(level: str) -> None:
         raise ValueError(f"unknown log level {level!r}")
     logging.getLogger().setLevel(numeric)
 
+
+class RepeatFilter(logging.Filter):
+    """Lets a record whose message starts with `prefix` through once per `interval` seconds,
+    saying how many were held back. asyncio logs a failed `accept()` (out of descriptors)
+    once per attempt, tens of thousands a minute under a connection flood."""
+
+    def __init__(self, prefix: str, interval: float) -> None:
+        super().__init__()
+        self.prefix = prefix
+        self.interval = interval
+        self.suppressed = 0
+        self._last: float | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith(self.prefix):
+            return True
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.interval:
+            self.suppressed += 1
+            return False
+        if self.suppressed:
+            record.msg = f"{record.msg} ({self.suppressed} more since the last such line)"
+        self._last, self.suppressed = now, 0
+        return True
+
+
+_ACCEPT_ERRORS = RepeatFilter("socket.accept() out of system resource", 60.0)
 
 _RENDERED = "_mastod_rendered"
 

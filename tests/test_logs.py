@@ -15,6 +15,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from mastod.logs import REDACTED, configure_logging, get_logger, redact, register_secret
+from mastod.rpc.actions import register_actions
+from mastod.rpc.dispatch import Dispatcher
+from mastod.rpc.registry import Registry
 
 
 @pytest.fixture
@@ -259,3 +262,49 @@ def test_capture_logs_sees_a_logger_used_before(output: io.StringIO, secret: str
         log.info("during", token=secret)
     assert [entry["event"] for entry in logs] == ["during"]
     assert [entry["event"] for entry in lines(output)] == ["before"]
+
+
+async def test_a_per_call_access_token_is_masked_while_its_call_runs(output: io.StringIO) -> None:
+    """Through the RPC stack: an action that logs what it was handed (as an error text
+    quoting a request might) shows the caller's token masked; once the call is over, the
+    token is no longer held (nor masked: it is nobody's secret any more)."""
+    token = "per-call-token-" + "Qx7" * 8
+    probe = get_logger("mastod.test.probe")
+
+    class Provider:
+        def api(self, base_url: str | None = None, access_token: str | None = None) -> Any:
+            return access_token
+
+    async def whoami(api: Any) -> str:
+        """Log the token the call came with."""
+        probe.warning("probe.seen", detail=f"upstream said: bad token {api}")
+        return "ok"
+
+    registry = Registry()
+    register_actions(registry, [whoami], Provider(), aliases=False)
+    dispatcher = Dispatcher(registry)
+    frame = {"jsonrpc": "2.0", "id": 1, "method": "whoami", "params": {"access_token": token}}
+    answer = await dispatcher.handle(json.dumps(frame), Peer())
+    assert answer is not None
+    assert '"ok"' in answer
+    probe.warning("probe.after", detail=f"later: {token}")
+    seen, after = [line for line in lines(output) if line["event"].startswith("probe.")]
+    assert token not in json.dumps(seen)
+    assert REDACTED in seen["detail"]
+    assert token in after["detail"]
+
+
+class Peer:
+    transport = "test"
+
+
+def test_accept_errors_are_logged_once_a_minute(output: io.StringIO) -> None:
+    """asyncio logs every failed accept() when descriptors run out: one line gets through,
+    the next says how many were held back, other asyncio errors are untouched."""
+    asyncio_log = logging.getLogger("asyncio")
+    for _ in range(1000):
+        asyncio_log.error("socket.accept() out of system resource\nsocket: <socket>")
+    asyncio_log.error("Task exception was never retrieved")
+    events = [line["event"] for line in lines(output)]
+    assert len([e for e in events if e.startswith("socket.accept()")]) == 1
+    assert "Task exception was never retrieved" in events

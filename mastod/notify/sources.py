@@ -5,6 +5,7 @@ or an ngrok auth token — else streaming, which needs an access token). Both fe
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from mastod.config import Config
@@ -16,6 +17,8 @@ from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore
 from mastod.notify.streaming import StreamingSource
 from mastod.tasks import TaskSet
+
+CATCH_UP_SPACING = 1.0  # seconds between two push-triggered catch-up runs
 
 if TYPE_CHECKING:  # the push stack (cryptography, http_ece, pyngrok) loads only when used
     from mastod.push.decrypt import PushPayload
@@ -55,6 +58,7 @@ class Sources:
         self.problem: str | None = None
         self._catching_up = False
         self._again = False
+        self._next_run = 0.0  # loop time before which no catch-up run starts
 
     async def start(self) -> None:
         if self.kind == "push":
@@ -125,6 +129,11 @@ class Sources:
         async def run() -> None:
             try:
                 while True:
+                    # runs start at least CATCH_UP_SPACING apart: a burst of pushes costs a
+                    # run or two, not one each (the rate limit belongs to the user's calls)
+                    loop = asyncio.get_running_loop()
+                    await asyncio.sleep(self._next_run - loop.time())
+                    self._next_run = loop.time() + CATCH_UP_SPACING
                     self._again = False
                     await catch_up(
                         self.client.api(), self.store, self.intake,

@@ -106,7 +106,10 @@ class PushService:
             tasks=self._tasks,
         )
         # No access log: the request line holds the webhook secret.
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
+        # An idle kept-alive connection is closed as soon as a slow one would be.
+        runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=5.0, keepalive_timeout=webhook.read_timeout
+        )
         await runner.setup()
         site = GuardedSite(
             runner,

@@ -67,6 +67,9 @@ async def serve_websocket(
                     await ws.close(code=WSCloseCode.MESSAGE_TOO_BIG, message=str(exc).encode())
                     break
                 taken = await slots.acquire(parsed.calls)
+                if _gone(request):  # messages read before the client vanished: nobody to answer
+                    slots.release(taken)
+                    break
                 task = tasks.spawn(answer(parsed, taken), name="rpc.websocket")
                 running.add(task)
                 task.add_done_callback(running.discard)
@@ -79,3 +82,8 @@ async def serve_websocket(
         if opened is not None:
             opened.discard(ws)
     return ws
+
+
+def _gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()

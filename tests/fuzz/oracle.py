@@ -18,6 +18,7 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INTERNAL_ERROR = -32603
 INTERNAL_ERROR_TEXT = "Internal error"
+MAX_BATCH = 100  # rpc.max_batch's default: a longer batch is refused whole
 
 _MEMBERS = frozenset(("jsonrpc", "method", "params", "id"))
 _NOT_JSON = object()
@@ -114,7 +115,7 @@ def _expect(doc: Any, known: Collection[str]) -> Expect:
     if doc is _NOT_JSON:
         return PARSE_FAILURE
     if isinstance(doc, list):
-        if not doc:
+        if not doc or len(doc) > MAX_BATCH:
             return Expect(False, (Reply((None,), frozenset({INVALID_REQUEST})),))
         replies = tuple(r for r in (_one(item, known) for item in doc) if r is not None)
         return Expect(True, replies)

@@ -117,6 +117,7 @@ async def rpc(tmp_path: Path, upstream: RunningSandbox) -> AsyncIterator[Rpc]:
     client, runner = await start_daemon(
         tmp_path,
         upstream.url,
+        {"media": {"upload_dirs": [str(tmp_path)]}},  # the tests' files may be named by path
         max_retries=2,
         rate_limit_max_wait=2.0,
         media_poll_interval=0.05,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import structlog
+import yaml
 from pyngrok import conf
 from pyngrok.exception import PyngrokNgrokError
 
@@ -200,3 +201,24 @@ async def test_close_disconnects_and_stops_the_agent_in_a_thread(
 )
 def test_local_address(host: str, expected: str) -> None:
     assert local_address(host, 8766) == expected
+
+
+async def test_the_agent_keeps_its_api_private_and_inspects_nothing(
+    fake_ngrok: FakeNgrok, tmp_path: Path, tasks: TaskSet, changes: list[str]
+) -> None:
+    """The config pyngrok starts the agent with: its API on a loopback port of the kernel's
+    choosing, not the well-known 4040 any local user would try, and no request inspection
+    (captured pushes would show the webhook's secret path); the tunnel asks for none too."""
+    for _ in range(2):
+        made = tunnel(tmp_path, tasks, changes)
+        await made.start()
+        config = yaml.safe_load((tmp_path / "ngrok" / "ngrok.yml").read_text())
+        agent = config["agent"]
+        host, port = agent["web_addr"].rsplit(":", 1)
+        assert host == "127.0.0.1"
+        assert port != "4040"
+        assert agent["inspect_db_size"] == -1
+        assert str(config["version"]) == "3"
+        await made.close()
+    for _, kwargs in fake_ngrok.named("connect"):
+        assert kwargs["inspect"] is False

@@ -3,6 +3,7 @@ and one line on stderr naming the key and the fix, without the token, before it 
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -60,3 +61,37 @@ async def test_group_readable_access_token_file_is_accepted(tmp_path: Path) -> N
     await running.ready()
     assert await running.stop() == 0
     assert SECRET not in running.log_text()
+
+
+@pytest.mark.parametrize("key", ["access_token_file", "token_file"])
+async def test_token_file_owned_by_another_user_is_refused(tmp_path: Path, key: str) -> None:
+    """Whoever owns a token file can swap the token (or read it, whatever the mode says)."""
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    lay = layout(tmp_path, "http://127.0.0.1:9", SECRET)
+    if key == "access_token_file":
+        path = Path(lay.config["mastodon"]["access_token_file"])
+    else:
+        path = lay.token_file
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.write_text(SECRET + "\n")
+    path.chmod(0o600)
+    os.chown(path, 4242, 4242)
+    running = await spawn(lay)
+    assert await running.exited() == 2
+    [line] = "".join(running.stderr).splitlines()
+    assert "owned by another user (uid 4242)" in line
+    assert ("rpc.token_file" if key == "token_file" else "mastodon.access_token_file") in line
+    assert SECRET not in line
+    assert not lay.socket_path.exists()
+
+
+async def test_token_file_owned_by_root_is_accepted(tmp_path: Path) -> None:
+    lay = layout(tmp_path, "http://127.0.0.1:9", SECRET)
+    path = Path(lay.config["mastodon"]["access_token_file"])
+    if os.geteuid() == 0:
+        os.chown(path, 0, 0)
+    assert os.stat(path).st_uid in (0, os.geteuid())
+    running = await spawn(lay)
+    await running.ready()
+    assert await running.stop() == 0
