@@ -49,6 +49,7 @@ class Account:
         self.on_verified: list[Callable[[], None]] = []
         self._refused = False  # a token was refused since the last verification
         self._wake = asyncio.Event()
+        self.checked = asyncio.Event()  # set once the first check is over, however it went
         self._loop: asyncio.Task[Any] | None = None
         client.on_unauthorized = self.unauthorized
 
@@ -100,10 +101,13 @@ class Account:
             self._wake.clear()
             if not self._client.token:
                 self.state, self.error = "no token", None
+                self.checked.set()
                 await self._wake.wait()
                 continue
             delay: float | None = None  # wait for a new token
-            if await self._check():
+            verified = await self._check()
+            self.checked.set()
+            if verified:
                 backoff = self.retry_initial
             elif self.state != "unauthorized":
                 delay, backoff = backoff, min(backoff * 2, self.retry_max)

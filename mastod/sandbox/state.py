@@ -68,6 +68,7 @@ class Sandbox:
         self.conversations: dict[str, r.Conversation] = {}
         self.apps: dict[str, r.App] = {}
         self.tokens: dict[str, r.Token] = {}
+        self.revoked_tokens: set[str] = set()  # Doorkeeper keeps them, to say so when used
         self.push_subscriptions: dict[str, r.PushSubscription] = {}
         self.idempotency: dict[Pair, tuple[str, float]] = {}
         self.blobs: dict[str, tuple[str, bytes]] = {}
