@@ -26,7 +26,7 @@ log = get_logger(__name__)
 
 PATH = "/api/v1/accounts/verify_credentials"
 SHOWN = ("id", "username", "acct", "url")  # what `status` shows of the account
-FIX_TOKEN = "replace the access token and send SIGHUP (systemctl reload mastod)"  # noqa: S105 - advice, not a secret
+HOW_TO_FIX = "replace the access token and send SIGHUP (systemctl reload mastod)"
 
 
 class Account:
@@ -54,10 +54,10 @@ class Account:
         client.on_unauthorized = self.unauthorized
 
     @property
-    def unhealthy(self) -> str | None:
+    def problem(self) -> str | None:
         """What is wrong, for `/health` (None: nothing to report)."""
         if self.state == "unauthorized":
-            return f"account unauthorized: {self.error} ({FIX_TOKEN})"
+            return f"account unauthorized: {self.error} ({HOW_TO_FIX})"
         if self.state == "error":
             return f"account not verified: {self.error}"
         return None

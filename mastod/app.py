@@ -26,6 +26,7 @@ from mastod.actions.pagination import paginate
 from mastod.config import Config
 from mastod.logs import get_logger
 from mastod.mastodon.client import MastodonClient
+from mastod.mastodon.clock import InstanceClock
 from mastod.notify.hub import Hub
 from mastod.notify.intake import Intake
 from mastod.notify.sources import Sources
@@ -51,15 +52,17 @@ class DaemonState:
 
     config: Config
     account: Account
-    instance_clock: Callable[[], dict[str, Any]]
+    instance_clock: InstanceClock
     started: float = field(default_factory=time.monotonic)
     ready: bool = False
     listeners: dict[str, str] = field(default_factory=dict)
     subscribers: Callable[[], int] = lambda: 0
     notifications: Callable[[], dict[str, Any]] | None = None
+    # each says what is wrong in a few words, or None: `/health` lists them and says "degraded"
+    problems: list[Callable[[], str | None]] = field(default_factory=list)
 
     def health(self) -> dict[str, Any]:
-        problems = [p for p in (self.account.unhealthy,) if p is not None]
+        problems = [p for p in (check() for check in self.problems) if p is not None]
         return {
             "status": ("degraded" if problems else "ok") if self.ready else "starting",
             "version": __version__,
@@ -73,7 +76,7 @@ class DaemonState:
             **self.health(),
             "instance": self.config.mastodon.base_url,
             **self.account.status(),
-            "instance_clock": self.instance_clock(),
+            "instance_clock": self.instance_clock.state(),
             "listeners": dict(self.listeners),
             "notifications": notifications,
             "subscribers": self.subscribers(),
@@ -95,7 +98,9 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
     client = MastodonClient(config.mastodon)
     background = TaskSet("account")
     account = Account(client, tasks=background)
-    state = DaemonState(config, account, client.clock.state)
+    state = DaemonState(config, account, client.clock)
+    skew = config.webhook.clock_skew
+    state.problems += [lambda: account.problem, lambda: client.clock.problem(skew)]
     registry = Registry()
     register_actions(registry, collect(), client)
     register_paginate(registry, paginate, client)
@@ -137,7 +142,6 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
         account.start()
         yield
         await account.stop()
-        await background.cancel()
 
     async def unix_ctx(_: web.Application) -> AsyncIterator[None]:
         assert unix is not None

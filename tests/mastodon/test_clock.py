@@ -18,6 +18,11 @@ def test_the_offset_is_the_median_of_the_last_readings() -> None:
         clock.observe(formatdate(now - 120, usegmt=True), now=now)
     assert clock.state() == {"offset_s": -119.5}  # the old readings are gone
     assert clock.measured_at == now
+    assert clock.problem(300) is None
+    assert clock.problem(60) == (
+        "the instance's clock is 120 s behind ours (webhook.clock_skew is 60 s): pushes still "
+        "trigger catch-ups; set up NTP on the host that is off"
+    )
 
 
 def test_a_missing_or_unreadable_date_changes_nothing() -> None:
