@@ -26,7 +26,7 @@ log = get_logger(__name__)
 
 PATH = "/api/v1/accounts/verify_credentials"
 SHOWN = ("id", "username", "acct", "url")  # what `status` shows of the account
-FIX_TOKEN = "replace the access token and send SIGHUP (systemctl reload mastod)"  # noqa: S105 - advice, not a secret
+HOW_TO_FIX = "replace the access token and send SIGHUP (systemctl reload mastod)"
 
 
 class Account:
@@ -49,14 +49,15 @@ class Account:
         self.on_verified: list[Callable[[], None]] = []
         self._refused = False  # a token was refused since the last verification
         self._wake = asyncio.Event()
+        self.checked = asyncio.Event()  # set once the first check is over, however it went
         self._loop: asyncio.Task[Any] | None = None
         client.on_unauthorized = self.unauthorized
 
     @property
-    def unhealthy(self) -> str | None:
+    def problem(self) -> str | None:
         """What is wrong, for `/health` (None: nothing to report)."""
         if self.state == "unauthorized":
-            return f"account unauthorized: {self.error} ({FIX_TOKEN})"
+            return f"account unauthorized: {self.error} ({HOW_TO_FIX})"
         if self.state == "error":
             return f"account not verified: {self.error}"
         return None
@@ -100,10 +101,13 @@ class Account:
             self._wake.clear()
             if not self._client.token:
                 self.state, self.error = "no token", None
+                self.checked.set()
                 await self._wake.wait()
                 continue
             delay: float | None = None  # wait for a new token
-            if await self._check():
+            verified = await self._check()
+            self.checked.set()
+            if verified:
                 backoff = self.retry_initial
             elif self.state != "unauthorized":
                 delay, backoff = backoff, min(backoff * 2, self.retry_max)

@@ -27,6 +27,7 @@ from mastod.config import Config
 from mastod.listeners import GuardedSite
 from mastod.logs import get_logger
 from mastod.mastodon.client import MastodonClient
+from mastod.mastodon.clock import InstanceClock
 from mastod.mastodon.uploads import upload_reader
 from mastod.notify.hub import Hub
 from mastod.notify.intake import Intake
@@ -53,18 +54,20 @@ class DaemonState:
 
     config: Config
     account: Account
-    instance_clock: Callable[[], dict[str, Any]]
+    instance_clock: InstanceClock
     started: float = field(default_factory=time.monotonic)
     ready: bool = False
     listeners: dict[str, str] = field(default_factory=dict)
     subscribers: Callable[[], int] = lambda: 0
     notifications: Callable[[], dict[str, Any]] | None = None
     store_problem: Callable[[], str | None] = lambda: None  # the notification store's fault
+    # each says what is wrong in a few words, or None: `/health` lists them and says "degraded"
+    problems: list[Callable[[], str | None]] = field(default_factory=list)
 
     def health(self) -> dict[str, Any]:
+        problems = [p for p in (check() for check in self.problems) if p is not None]
         store = self.store_problem()
-        problems = [p for p in (self.account.unhealthy,) if p is not None]
-        if store:
+        if store:  # notifications are being lost or cannot be replayed: 503
             problems.append(f"store: {store}")
             status = "unhealthy"
         elif not self.ready:
@@ -84,7 +87,7 @@ class DaemonState:
             **self.health(),
             "instance": self.config.mastodon.base_url,
             **self.account.status(),
-            "instance_clock": self.instance_clock(),
+            "instance_clock": self.instance_clock.state(),
             "listeners": dict(self.listeners),
             "notifications": notifications,
             "store": self.store_problem() or "ok",
@@ -107,7 +110,9 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
     client = MastodonClient(config.mastodon, uploads=upload_reader(config))
     background = TaskSet("account")
     account = Account(client, tasks=background)
-    state = DaemonState(config, account, client.clock.state)
+    state = DaemonState(config, account, client.clock)
+    skew = config.webhook.clock_skew
+    state.problems += [lambda: account.problem, lambda: client.clock.problem(skew)]
     registry = Registry()
     register_actions(registry, collect(), client)
     register_paginate(registry, paginate, client)
@@ -155,7 +160,6 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
         account.start()
         yield
         await account.stop()
-        await background.cancel()
 
     async def unix_ctx(_: web.Application) -> AsyncIterator[None]:
         assert unix is not None

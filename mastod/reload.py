@@ -59,7 +59,6 @@ class Reloader:
             return
         reloaded = []
         if new.log.level != current.log.level:
-            set_level(new.log.level)
             reloaded.append("log.level")
         token = new.mastodon.access_token
         if token != self._client.token:
@@ -81,8 +80,11 @@ class Reloader:
         log.info(
             "daemon.reloaded",
             reloaded=reloaded or "nothing changed",
+            log_level=new.log.level,
             **({"restart_needed_for": restart} if restart else {}),
         )
+        # last: this line goes out at the level the operator ran with when sending the signal
+        set_level(new.log.level)
 
 
 def _differences(running: Config, loaded: Config) -> list[str]:

@@ -43,6 +43,11 @@ def test_datagrams_are_exact(manager: socket.socket) -> None:
     assert received(manager) == b"STATUS=streaming reconnecting"
     assert notifier.watchdog()
     assert received(manager) == b"WATCHDOG=1"
+    assert notifier.reloading()
+    reloading = received(manager).split(b"\n")
+    assert reloading[0] == b"RELOADING=1"
+    assert reloading[1].startswith(b"MONOTONIC_USEC=")
+    assert int(reloading[1].partition(b"=")[2]) > 0
     assert notifier.stopping()
     assert received(manager) == b"STOPPING=1"
     assert notifier.stopping("draining 2 calls")

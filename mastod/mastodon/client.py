@@ -172,6 +172,11 @@ class Api:
         """What this instance was found to support, shared by every view on it."""
         return self._client.quirks.setdefault(self.base_url, {})
 
+    @property
+    def token(self) -> str | None:
+        """The token calls go with now (the account's follows a reload)."""
+        return self._client.token if self._account else self._token
+
     def with_token(self, access_token: str | None) -> Api:
         """The same instance with another token (None: unauthenticated)."""
         return Api(self._client, self.base_url, access_token, self._capture)
@@ -301,7 +306,7 @@ class Api:
         sending = dict(headers)
         for name, value in sending.items():
             _check_header(_HEADER_PARAMS.get(name, name), value)
-        token = self._client.token if self._account else self._token
+        token = self.token
         if token:
             _check_header("access_token", token)
             sending["Authorization"] = f"Bearer {token}"

@@ -41,6 +41,17 @@ class InstanceClock:
             return None
         return statistics.median(self._readings)
 
+    def problem(self, window: float) -> str | None:
+        """Words for `/health` when the clocks disagree by more than `window` seconds."""
+        offset = self.offset
+        if offset is None or abs(offset) <= window:
+            return None
+        way = "ahead of" if offset > 0 else "behind"
+        return (
+            f"the instance's clock is {abs(offset):.0f} s {way} ours (webhook.clock_skew is "
+            f"{window:g} s): pushes still trigger catch-ups; set up NTP on the host that is off"
+        )
+
     def state(self) -> dict[str, float | None]:
         offset = self.offset
         return {"offset_s": None if offset is None else round(offset, 1)}

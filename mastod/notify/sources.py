@@ -84,7 +84,7 @@ class Sources:
                 log.warning("notify.streaming_unavailable", reason=self.problem)
                 return
             self.streaming = StreamingSource(
-                self.client.api(), token, self.store, self.intake,
+                self.client.api(), None, self.store, self.intake,
                 types=self.config.notifications.types,
             )  # fmt: skip
             await self.streaming.start()  # it catches up after every (re)connect itself

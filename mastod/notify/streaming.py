@@ -119,7 +119,8 @@ class StreamingSource:
     async def _connect_once(self) -> str:
         assert self._session is not None
         url = await self._discover()
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        token = self._token or self.api.token  # the api's follows a reload (SIGHUP)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with self._session.ws_connect(
             url, headers=headers, heartbeat=self.heartbeat, autoping=True
         ) as ws:

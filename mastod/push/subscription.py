@@ -10,7 +10,8 @@ A loop (`start`) checks every `recheck_interval` that the subscription still exi
 ours (Mastodon deletes it after some failed deliveries, or when the token is revoked) and
 registers it again if not, at once when the public URL changes (`set_endpoint`) or when asked
 (`recheck`: the account's token was refused, or replaced). A failure is
-logged, shown in `state`, and retried with backoff; it never stops the daemon.
+logged, shown in `state`, and retried with backoff (a refused token is not: the next try is
+when it changes, or at the next interval); it never stops the daemon.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from mastod.config import NOTIFICATION_TYPES, NotificationsConfig
 from mastod.logs import get_logger, redact_text
 from mastod.mastodon.client import Api
-from mastod.mastodon.errors import MastodonError, NotFound, UnexpectedResponse
+from mastod.mastodon.errors import MastodonError, NotFound, Unauthorized, UnexpectedResponse
 from mastod.net import origin
 from mastod.push import b64
 from mastod.push.keys import PushKeys
@@ -61,6 +62,7 @@ class PushSubscription:
         self._endpoint: str | None = None
         self._enabled: frozenset[str] | None = None  # alerts the server kept when we registered
         self._lock = asyncio.Lock()
+        self._refused = False  # the last check failed on the token: retrying cannot help
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[Any] | None = None
 
@@ -123,6 +125,7 @@ class PushSubscription:
                 else:
                     await self.register(endpoint_url)
             except MastodonError as exc:
+                self._refused = isinstance(exc, Unauthorized)
                 # `status` shows this unredacted by any log pipeline: mask our secrets here
                 self.state = f"error: {redact_text(exc.error)}"
                 log.warning("push.subscribe_failed", error=exc.error, http_status=exc.http_status)
@@ -182,6 +185,8 @@ class PushSubscription:
                 continue
             if await self.ensure(endpoint):
                 delay, backoff = self.recheck_interval, self.retry_initial
+            elif self._refused:  # until the token changes (`recheck`) or the next interval
+                delay = self.recheck_interval
             else:
                 delay, backoff = backoff, min(backoff * 2, self.retry_max)
             with contextlib.suppress(TimeoutError):

@@ -202,7 +202,7 @@ class Dispatcher:
         for name in registry.names():
             method = registry.get(name)
             assert method is not None
-            self._table[name] = _adapter(method, lambda: self.stopping)
+            self._table[name] = _adapter(method)
             if any(param.name in FILE_PARAMS for param in method.params):
                 self._takes_files.add(name)
         extra = inline_frame_bytes(max_inline_bytes) if max_inline_bytes else 0
@@ -259,8 +259,15 @@ class Dispatcher:
             return parsed.refusal
         doc = parsed.doc
         if isinstance(doc, list):
-            answers = await asyncio.gather(*(self.call(item, peer) for item in doc))
-            present = [a for a in answers if a is not None]
+            calls = [asyncio.ensure_future(self.call(item, peer)) for item in doc]
+            try:
+                await asyncio.wait(calls)
+            except asyncio.CancelledError:
+                for call in calls:
+                    call.cancel()  # each answers "daemon stopped" when that is why
+                await asyncio.wait(calls)
+                self._unless_stopping()
+            present = [a for call in calls if (a := call.result()) is not None]
             return "[" + ",".join(present) + "]" if present else None
         return await self.call(doc, peer)
 
@@ -276,13 +283,20 @@ class Dispatcher:
             return encode(error_frame(_invalid(problem), id_ if valid_id else None))
         started = time.perf_counter()
         current_peer.set(peer)
-        response: dict[str, Any] | None = await async_dispatch_to_response(  # type: ignore[assignment]
-            request,
-            self._table,
-            deserializer=_same,
-            validator=_same,
-            post_process=lambda response: _finish(response, self.registry, request),
-        )
+        response: dict[str, Any] | None
+        try:
+            response = await async_dispatch_to_response(  # type: ignore[assignment]
+                request,
+                self._table,
+                deserializer=_same,
+                validator=_same,
+                post_process=lambda response: _finish(response, self.registry, request),
+            )
+        except asyncio.CancelledError:
+            self._unless_stopping()
+            stopped = errors.from_exception(errors.DaemonStopped())
+            assert stopped is not None
+            response = error_frame(stopped, request["id"]) if "id" in request else None
         if response is None:
             text = None
         else:
@@ -305,6 +319,14 @@ class Dispatcher:
                 outcome=outcome,
             )
         return text
+
+    def _unless_stopping(self) -> None:
+        """Re-raise the cancellation being handled, unless the daemon's shutdown sent it: then
+        the call is over, but its answer ("daemon stopped") is still to be sent."""
+        task = asyncio.current_task()
+        if not self.stopping or task is None:
+            raise  # bare: always called while handling the CancelledError
+        task.uncancel()
 
 
 def _logging_calls() -> bool:
@@ -367,22 +389,16 @@ def _data(data: Any) -> Any:
     return None if data is NODATA else data
 
 
-def _adapter(method: Method, stopping: Callable[[], bool]) -> Callable[..., Awaitable[Result]]:
-    """Call `method`, validating values first and turning every exception into a JsonRpcError
-    (and a cancellation by the daemon's shutdown into the error that says so)."""
+def _adapter(method: Method) -> Callable[..., Awaitable[Result]]:
+    """Call `method`, validating values first and turning every exception into a JsonRpcError."""
 
     async def call(*args: Any, **kwargs: Any) -> Result:
         bound = method.signature.bind(*args, **kwargs)
         try:
-            try:
-                method.check(bound)
-                result = await method.fn(*bound.args, **bound.kwargs)
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if not stopping() or task is None:
-                    raise
-                task.uncancel()  # the answer is still to be sent
-                raise errors.DaemonStopped from None
+            method.check(bound)
+            result = await method.fn(*bound.args, **bound.kwargs)
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:
             error = errors.from_exception(exc)
             if error is None:

@@ -97,6 +97,8 @@ def caller(
     params = params_of(request)
     value = bearer(request)
     token = sb.tokens.get(value) if value else None
+    if token is None and value in sb.revoked_tokens:
+        raise ApiError(401, "The access token was revoked")
     if token is None:
         if mode == "optional":
             return Caller(sb, request, params, None)

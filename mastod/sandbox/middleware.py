@@ -1,7 +1,7 @@
 """The request pipeline around every handler, outermost first:
 
 1. `record`: reads the body, records the request (and, if asked, the response), learns the
-   base URL, honours `faults.close_connections`;
+   base URL, honours `faults.close_connections`, dates the answer by the sandbox's clock;
 2. `inject_faults` (in `fault_injection`);
 3. `throttle`: `X-RateLimit-*` on every `/api/*` answer but the streaming API's, 429 over
    the limit;
@@ -11,9 +11,10 @@
 from __future__ import annotations
 
 import logging
+from email.utils import formatdate
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -42,6 +43,9 @@ async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
         if limit is not None and len(sb.recorded) > limit + limit // 10:
             del sb.recorded[: len(sb.recorded) - limit]
     response = await handler(request)
+    if not response.prepared:
+        # the sandbox's clock, not aiohttp's: a shifted one (`POST /_sandbox/clock`) shows here
+        response.headers[hdrs.DATE] = formatdate(sb.clock(), usegmt=True)
     if sb.faults.close_connections:
         response.force_close()
     if entry is not None:

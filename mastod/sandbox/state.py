@@ -71,6 +71,7 @@ class Sandbox:
         self.apps: dict[str, r.App] = {}
         self.tokens: dict[str, r.Token] = {}
         self.auth_codes: dict[str, r.AuthCode] = {}
+        self.revoked_tokens: set[str] = set()  # Doorkeeper keeps them, to say so when used
         self.push_subscriptions: dict[str, r.PushSubscription] = {}
         self.scheduled_statuses: dict[str, r.ScheduledStatus] = {}
         self.registration_min_age: int | None = None

@@ -8,6 +8,7 @@ once, so a slow answer can only mean a hang.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import tempfile
 from collections.abc import AsyncIterator
@@ -100,6 +101,7 @@ async def running_daemon(
         daemon = build(config, rpc_token=token)
         runner, _, port = await serve(daemon.app, handle_signals=False, shutdown_timeout=5.0)
         daemon.state.ready = True
+        await asyncio.wait_for(daemon.state.account.checked.wait(), 30)
         assert daemon.unix is not None
         yield Rig(daemon, config, upstream, daemon.unix.path, port, token or "")
     finally:

@@ -47,11 +47,11 @@ def main() -> int:
     original = mastod.app.serve
     target = os.environ.get(PROBE_ENV)
 
-    async def serve(config: Any, *, rpc_token: str | None) -> None:
+    async def serve(config: Any, *, rpc_token: str | None, reload: Any = None) -> None:
         if target:
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGUSR1, _dump, Path(target))
-        await original(config, rpc_token=rpc_token)
+        await original(config, rpc_token=rpc_token, reload=reload)
 
     mastod.app.serve = serve  # mastod.daemon imports it at call time
     return cli_main()

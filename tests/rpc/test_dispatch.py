@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from mastod.rpc.dispatch import Dispatcher
+from mastod.rpc.errors import STOPPED_TEXT
 from tests.rpc.conftest import Calls
 
 
@@ -207,3 +209,31 @@ async def test_no_call_line_when_info_is_off(
     with capture_logs() as logs:
         assert (await ask(dispatcher, req("add", {"a": 1})))["result"] == 1
     assert [entry for entry in logs if entry["event"] == "rpc.call"] == []
+
+
+async def test_calls_cut_short_by_the_shutdown_are_answered(dispatcher: Dispatcher) -> None:
+    """Past the grace period the daemon cancels what still runs: each call (alone or in a
+    batch) is answered "daemon stopped", a notification gets nothing; any other
+    cancellation stays one."""
+    notification = {"jsonrpc": "2.0", "method": "slow", "params": [60]}
+    frames = [
+        req("slow", [60], "alone"),
+        [req("slow", [60], "a"), req("add", [1, 2], "b"), notification],
+    ]
+    stray = asyncio.create_task(dispatcher.handle(json.dumps(frames[0]), Peer()))
+    await asyncio.sleep(0)
+    stray.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stray
+    calls = [asyncio.create_task(ask(dispatcher, frame)) for frame in frames]
+    await asyncio.sleep(0.05)
+    dispatcher.stopping = True
+    for call in calls:
+        call.cancel()
+    alone, batch = [await call for call in calls]
+    stopped = {"code": -32603, "message": STOPPED_TEXT}
+    assert alone == {"jsonrpc": "2.0", "error": stopped, "id": "alone"}
+    assert batch == [
+        {"jsonrpc": "2.0", "error": stopped, "id": "a"},
+        {"jsonrpc": "2.0", "result": 3, "id": "b"},
+    ]

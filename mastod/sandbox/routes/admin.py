@@ -10,11 +10,16 @@
   `{"close_connections": true}`), clear. `POST /_sandbox/faults` with `{"drop_streams": true}`
   cuts every streaming connection at once, as a crashing server does (`"graceful": true`:
   closes with 1001 instead) and answers `{"dropped": <how many>}`.
+* `POST /_sandbox/clock` with `{"offset": <seconds>}`: run the sandbox's clock that far from
+  the real time (negative: behind), as on an instance whose clock is off: its timestamps,
+  `Date` headers and the VAPID `exp` of its pushes follow. Answers `{"offset": <seconds>}`.
 * `GET /_sandbox/files/<key>` and `GET /_sandbox/media/<id>/original|small`: stored files.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from aiohttp import web
@@ -126,6 +131,16 @@ async def add_fault(request: web.Request) -> web.Response:
 async def clear_faults(request: web.Request) -> web.Response:
     request.app[SANDBOX_KEY].faults.clear()
     return ok({})
+
+
+@routes.post("/_sandbox/clock")
+async def shift_clock(request: web.Request) -> web.Response:
+    sb = request.app[SANDBOX_KEY]
+    offset = params_of(request).data.get("offset")
+    if isinstance(offset, bool) or not isinstance(offset, int | float) or not math.isfinite(offset):
+        raise ApiError(422, "offset must be a number of seconds")
+    sb.clock = lambda: time.time() + offset
+    return ok({"offset": offset})
 
 
 @routes.get("/_sandbox/files/{key}")

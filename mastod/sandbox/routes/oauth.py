@@ -151,6 +151,7 @@ async def oauth_revoke(request: web.Request) -> web.Response:
     row = sb.tokens.get(value or "")
     if row is not None and row.app_id == app.id:
         del sb.tokens[row.token]
+        sb.revoked_tokens.add(row.token)
         sb.push_subscriptions.pop(row.token, None)
         sb.streams.drop_token(row.token)
     return empty()
