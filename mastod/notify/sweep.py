@@ -1,0 +1,126 @@
+"""What the catch-up cannot see: notifications that became visible below the newest stored id.
+
+Mastodon assigns notification ids from one sequence, in concurrent jobs, so a notification
+with a lower id can become visible after a higher one was read, and the catch-up
+(`min_id=<newest stored>`) never asks for it again. Notifications un-filtered later (a
+notification request accepted; Mastodon announces it on the stream as
+`notifications_merged`, and never pushes them) sit below the newest stored id too. So:
+
+- `fetch_missing`: a push names its notification; one the store still lacks after the
+  catch-up that the push triggered is fetched by id.
+- `sweep`: one page of the newest notifications, without `min_id`; what the store lacks is
+  stored, after everything already stored, so subscribers get it as new. The sources run it
+  every `notifications.sweep_interval` seconds, after every streaming (re)connect and on
+  `notifications_merged`: one request each time, whatever it finds.
+
+Neither goes below the backfill's baseline (the account's history is not announced as new)
+nor below the oldest stored id once retention has pruned rows (a pruned notification is not
+a missing one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from mastod.logs import get_logger
+from mastod.mastodon.client import Api
+from mastod.mastodon.errors import MastodonError, NotFound
+from mastod.notify.backfill import BASELINE_KEY, PAGE_LIMIT, PATH
+from mastod.notify.intake import Intake
+from mastod.notify.store import MAX_ID_LENGTH, NotificationStore, order_key
+
+log = get_logger(__name__)
+
+
+async def sweep(
+    api: Api,
+    store: NotificationStore,
+    intake: Intake,
+    *,
+    types: Collection[str] | None = None,
+    limit: int = PAGE_LIMIT,
+) -> int:
+    """Store what Mastodon's newest page holds and the store lacks; how many were new.
+
+    Nothing before the first catch-up took its baseline. Errors of the request core propagate.
+    """
+    floor = _floor(store)
+    if floor is None:
+        return 0
+    query: dict[str, Any] = {"limit": limit}
+    if types is not None:
+        query["types"] = sorted(types)
+    page = await api.page("GET", PATH, query)
+    missing = [
+        n
+        for n in page.items
+        if isinstance(n, dict)
+        and isinstance(n.get("id"), str | int)
+        and _above(str(n["id"]), floor)
+        and store.seq_of(str(n["id"])) is None
+    ]
+    if not missing:
+        return 0
+    missing.sort(key=lambda n: order_key(str(n["id"])))
+    added = await intake.ingest_many(missing, shaped=True)  # decoded by the request core
+    if added:
+        log.info("sweep.found", count=added, ids=[str(n["id"]) for n in missing][:20])
+    return added
+
+
+async def fetch_missing(
+    api: Api, store: NotificationStore, intake: Intake, ids: Iterable[str]
+) -> int:
+    """Fetch by id each of `ids` the store does not hold (pushed, but not in the catch-up);
+    how many were stored. One that is gone (dismissed, deleted) is skipped; other errors
+    propagate, and the periodic sweep is the safety net."""
+    floor = _floor(store)
+    added = 0
+    for notification_id in ids:
+        if floor is None or not _above(notification_id, floor):
+            continue
+        if store.seq_of(notification_id) is not None:
+            continue
+        try:
+            notification = await api.get(
+                "/api/v1/notifications/{notification_id}", {"notification_id": notification_id}
+            )
+        except NotFound:
+            log.info("sweep.pushed_gone", id=notification_id)
+            continue
+        if isinstance(notification, dict):
+            stored = await intake.ingest_many([notification], shaped=True)
+            if stored:
+                log.info("sweep.fetched_late", id=notification_id)
+            added += stored
+    return added
+
+
+class SweepFailures:
+    """Logs a failing sweep once per episode (and its recovery)."""
+
+    def __init__(self) -> None:
+        self.failing = False
+
+    def failed(self, exc: MastodonError, context: str) -> None:
+        if not self.failing:
+            log.warning("sweep.failed", error=exc.error, context=context)
+        self.failing = True
+
+    def succeeded(self) -> None:
+        if self.failing:
+            log.info("sweep.recovered")
+        self.failing = False
+
+
+def _floor(store: NotificationStore) -> str | None:
+    """The id a sweep stays above; None before the first catch-up (nothing to compare to)."""
+    candidates = [i for i in (store.meta(BASELINE_KEY), store.pruned_below()) if i is not None]
+    if not candidates:
+        return "" if store.newest_id() is not None else None
+    return max(candidates, key=order_key)
+
+
+def _above(notification_id: str, floor: str) -> bool:
+    return len(notification_id) <= MAX_ID_LENGTH and order_key(notification_id) > order_key(floor)
