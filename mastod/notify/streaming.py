@@ -80,7 +80,8 @@ class StreamingSource:
         self.heartbeat = heartbeat
         self.inbox_size = inbox_size
         self.phase = "not started"
-        self.refused: str | None = None  # the server's error frame, while it stands
+        self.refused: str | None = None  # the server's error frame on this connection
+        self._refusal_logged = False  # logged once per episode: until the stream delivers
         self.connections = 0
         self.inbox_overflows = 0
         self._inbox: Inbox | None = None
@@ -151,7 +152,7 @@ class StreamingSource:
             url, headers=headers, heartbeat=self.heartbeat, autoping=True
         ) as ws:
             self.connections += 1
-            self.phase = "catching up"
+            self.phase, self.refused = "catching up", None
             log.info("streaming.connected", url=str(url.with_query(None)))
             return await self._serve(ws)
 
@@ -206,14 +207,14 @@ class StreamingSource:
         return f"closed by the server (code {ws.close_code})"
 
     def _refused(self, error: dict[str, Any]) -> None:
-        """The server refused the stream inside the socket; logged once until it delivers."""
+        """The server refused the stream inside the socket (which it keeps open)."""
         message = str(error.get("error") or "error")[:200]
         status = error.get("status")
         scope = SCOPE if status in (401, 403) else None
-        text = message if scope is None else f"{message} (the token needs {scope} or read)"
-        if self.refused is None:
+        self.refused = message if scope is None else f"{message} (the token needs {scope} or read)"
+        if not self._refusal_logged:
+            self._refusal_logged = True
             log.error("streaming.refused", error=message, status=status, missing_scope=scope)
-        self.refused = text
 
     async def _consume(self, inbox: Inbox) -> None:
         while True:
@@ -228,7 +229,7 @@ class StreamingSource:
             elif item == "sweep":
                 await self._sweep()
             else:
-                self.refused = None  # it delivers: whatever was refused is no longer
+                self.refused, self._refusal_logged = None, False  # it delivers again
                 await self.intake.ingest(item)
 
     async def _sweep(self) -> None:
