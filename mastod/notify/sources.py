@@ -80,7 +80,9 @@ class Sources:
                 log.warning("notify.push_unavailable", reason=str(exc), fallback="streaming")
                 self.push, self.kind = None, "streaming"
             else:
-                self._work(catch_up=True)
+                # a sweep after the first catch-up, as the streaming source does after every
+                # connect: what became visible below the newest id while the daemon was down
+                self._work(catch_up=True, sweep=True)
                 self._start_sweeps()
         if self.kind == "streaming":
             token = self.config.mastodon.access_token
