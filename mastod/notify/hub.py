@@ -12,7 +12,9 @@ fills ends the subscription: its queue is freed and the client gets `dropped` wi
 `since_id` is a position in the log: everything stored after the notification with that id,
 in the order stored (Mastodon can make a lower id visible after a higher one; it comes later
 here too). For an id the store does not hold, the rows stored before the subscription count
-only if their id is newer (Mastodon's order); anything stored after it counts.
+only if their id is newer (Mastodon's order); anything stored after it counts, except that
+id itself (the subscriber has it: the log lost it in a torn write and a backfill brings it
+again).
 
 Replay then live, with no gap and no duplicate. Intake stores a notification and publishes it
 in one synchronous step, and the store is read on the event loop, so at any moment a
@@ -46,6 +48,7 @@ class Subscription:
     types: frozenset[str] | None
     out: Output
     position: str  # the resume point: the last notification handed over, else the start
+    had: str | None = None  # a since_id the log did not hold: the subscriber has that one
     pending: deque[Item] = field(default_factory=deque)
     live: bool = False  # publish queues for it
     busy: bool = True  # not started, replaying or waiting on its connection: no `_pump`
@@ -177,6 +180,8 @@ class Hub:
         for sub in list(self._subs.values()):
             if not sub.live or (sub.types is not None and type_ not in sub.types):
                 continue
+            if notification_id == sub.had:
+                continue  # stored again (re-fetched after a torn WAL): not new to it
             if len(sub.pending) >= self.queue_size:
                 self._overflow(sub)
                 continue
@@ -268,6 +273,7 @@ class Hub:
         newer_than, through = None, 0
         if after is None:  # not in the log: stored rows count by Mastodon's id order
             after, newer_than, through = 0, order_key(since_id), store.last_seq()
+            sub.had = since_id
         try:
             while True:
                 rows = store.page_by_seq(
@@ -277,7 +283,9 @@ class Hub:
                     sub.live, sub.busy, sub.task = True, False, None  # same step as the read
                     return
                 after = rows[-1][0]
-                sub.pending.extend((i, text, JSON_RPC.line_tail(text)) for _, i, text in rows)
+                sub.pending.extend(
+                    (i, text, JSON_RPC.line_tail(text)) for _, i, text in rows if i != sub.had
+                )
                 while sub.pending:
                     wait = self._write_batch(sub)
                     if wait is not None:

@@ -165,11 +165,13 @@ class Sources:
     async def _sweep(self) -> None:
         types = self.config.notifications.types
         try:
-            await sweep(self.client.api(), self.store, self.intake, types=types)
+            swept = await sweep(self.client.api(), self.store, self.intake, types=types)
         except MastodonError as exc:
             self._sweeps.failed(exc, "push")
-        else:
-            self._sweeps.succeeded()
+            return
+        self._sweeps.succeeded()
+        if swept.newer:  # not pushed (yet, or ever): fetched in order by a catch-up
+            self._catch_up_owed = True
 
     async def _on_push(self, payload: PushPayload) -> None:
         """A verified push says that a notification exists: fetch what is new, in id order.

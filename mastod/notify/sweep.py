@@ -8,8 +8,9 @@ notification request accepted; Mastodon announces it on the stream as
 
 - `fetch_missing`: a push names its notification; one the store still lacks after the
   catch-up that the push triggered is fetched by id.
-- `sweep`: one page of the newest notifications, without `min_id`; what the store lacks is
-  stored, after everything already stored, so subscribers get it as new. The sources run it
+- `sweep`: one page of the newest notifications, without `min_id`; what the store lacks
+  below its newest id is stored, after everything already stored, so subscribers get it as
+  new (above it, the catch-up and the stream keep storing in id order). The sources run it
   every `notifications.sweep_interval` seconds, after every streaming (re)connect and on
   `notifications_merged`: one request each time, whatever it finds.
 
@@ -21,6 +22,7 @@ a missing one).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from mastod.logs import get_logger
@@ -33,6 +35,15 @@ from mastod.notify.store import MAX_ID_LENGTH, NotificationStore, order_key
 log = get_logger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Swept:
+    """What a sweep did: `added` notifications stored (below the newest stored id); `newer`:
+    the page also held ids above it, which a catch-up should fetch, in order."""
+
+    added: int
+    newer: bool
+
+
 async def sweep(
     api: Api,
     store: NotificationStore,
@@ -40,33 +51,39 @@ async def sweep(
     *,
     types: Collection[str] | None = None,
     limit: int = PAGE_LIMIT,
-) -> int:
-    """Store what Mastodon's newest page holds and the store lacks; how many were new.
+) -> Swept:
+    """Store what Mastodon's newest page holds below the newest stored id and the store lacks.
 
-    Nothing before the first catch-up took its baseline. Errors of the request core propagate.
+    Ids above the newest stored are left to the catch-up and the stream, which store new
+    notifications in id order. Nothing happens before the first catch-up took its baseline.
+    Errors of the request core propagate.
     """
-    floor = _floor(store)
-    if floor is None:
-        return 0
+    floor, newest = _floor(store), store.newest_id()
+    if floor is None or newest is None:
+        return Swept(0, newer=False)
     query: dict[str, Any] = {"limit": limit}
     if types is not None:
         query["types"] = sorted(types)
     page = await api.page("GET", PATH, query)
+    newest = store.newest_id() or newest  # stored meanwhile (the stream goes on)
+    ids = [str(n["id"]) for n in page.items if isinstance(n, dict) and _is_id(n.get("id"))]
+    below = {i for i in ids if _above(i, floor) and not _above(i, newest)}
     missing = [
         n
         for n in page.items
         if isinstance(n, dict)
-        and isinstance(n.get("id"), str | int)
-        and _above(str(n["id"]), floor)
+        and _is_id(n.get("id"))
+        and str(n["id"]) in below
         and store.seq_of(str(n["id"])) is None
     ]
+    newer = any(_above(i, newest) for i in ids)
     if not missing:
-        return 0
+        return Swept(0, newer)
     missing.sort(key=lambda n: order_key(str(n["id"])))
     added = await intake.ingest_many(missing, shaped=True)  # decoded by the request core
     if added:
         log.info("sweep.found", count=added, ids=[str(n["id"]) for n in missing][:20])
-    return added
+    return Swept(added, newer)
 
 
 async def fetch_missing(
@@ -120,6 +137,10 @@ def _floor(store: NotificationStore) -> str | None:
     if not candidates:
         return "" if store.newest_id() is not None else None
     return max(candidates, key=order_key)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool)
 
 
 def _above(notification_id: str, floor: str) -> bool:
