@@ -73,6 +73,7 @@ class Hub:
         self._tasks = TaskSet("notify.hub")
         self._open = False
         self._to_pump: dict[str, Subscription] = {}
+        self._starting: dict[str, Subscription] = {}  # until `start_delivery`
         self._pump_handle: asyncio.Handle | None = None
 
     async def start(self) -> None:
@@ -127,6 +128,7 @@ class Hub:
             live=since_id is None,  # else it goes live when the replay has caught up
         )
         self._subs[sub_id] = sub
+        self._starting[sub_id] = sub
         self._by_peer.setdefault(peer, set()).add(sub_id)
         log.info(
             "hub.subscribed",
@@ -140,10 +142,12 @@ class Hub:
         return sub_id
 
     def start_delivery(self, sub_id: str) -> None:
-        sub = self._subs.get(sub_id)
-        if sub is None or sub.task is not None or not sub.busy:
+        sub = self._starting.pop(sub_id, None)
+        if sub is None:
             return
-        if sub.live:
+        if sub.dropped:  # it overflowed before it started
+            sub.task = self._tasks.spawn(self._wait(sub, None), name=f"notify.sub.{sub_id}")
+        elif sub.live:
             sub.busy = False
             self._pump(sub)
         else:
@@ -236,7 +240,7 @@ class Hub:
         sub.pending.clear()
         sub.dropped = True
         self._detach(sub)  # `dropped` still goes out, after what was handed over
-        if not sub.busy:
+        if not sub.busy:  # (else its wait sends it, or `start_delivery`)
             sub.busy = True
             sub.task = self._tasks.spawn(self._wait(sub, None), name=f"notify.sub.{sub.id}")
         log.warning(
@@ -249,6 +253,7 @@ class Hub:
 
     def _end(self, sub: Subscription) -> None:
         self._detach(sub)
+        self._starting.pop(sub.id, None)
         sub.pending.clear()
         sub.done.set()
         if sub.task is not None and sub.task is not asyncio.current_task():
