@@ -92,12 +92,13 @@ async def fetch_missing(
     """Fetch by id each of `ids` the store does not hold (pushed, but not in the catch-up);
     how many were stored. One that is gone (dismissed, deleted) is skipped; other errors
     propagate, and the periodic sweep is the safety net."""
-    floor = _floor(store)
+    missing = [i for i in ids if len(i) <= MAX_ID_LENGTH and store.seq_of(i) is None]
+    floor = _floor(store) if missing else None  # (the usual case: the catch-up had them all)
     added = 0
-    for notification_id in ids:
+    for notification_id in missing:
         if floor is None or not _above(notification_id, floor):
             continue
-        if store.seq_of(notification_id) is not None:
+        if store.seq_of(notification_id) is not None:  # stored while we fetched another
             continue
         try:
             notification = await api.get(
