@@ -126,6 +126,7 @@ class NotificationsConfig:
     policy: PushPolicy = "all"
     queue_size: int = 1000  # per subscriber, before it gets a `dropped` marker
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    sweep_interval: float = 300.0  # seconds between re-reads of the newest page
 
 
 @dataclass(frozen=True, slots=True)

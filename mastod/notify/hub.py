@@ -12,7 +12,9 @@ fills ends the subscription: its queue is freed and the client gets `dropped` wi
 `since_id` is a position in the log: everything stored after the notification with that id,
 in the order stored (Mastodon can make a lower id visible after a higher one; it comes later
 here too). For an id the store does not hold, the rows stored before the subscription count
-only if their id is newer (Mastodon's order); anything stored after it counts.
+only if their id is newer (Mastodon's order); anything stored after it counts, except that
+id itself (the subscriber has it: the log lost it in a torn write and a backfill brings it
+again).
 
 Replay then live, with no gap and no duplicate. Intake stores a notification and publishes it
 in one synchronous step, and the store is read on the event loop, so at any moment a
@@ -48,6 +50,7 @@ class Subscription:
     types: frozenset[str] | None
     out: Output
     position: str  # the resume point: the last notification handed over, else the start
+    had: str | None = None  # a since_id the log did not hold: the subscriber has that one
     pending: deque[Item] = field(default_factory=deque)
     live: bool = False  # publish queues for it
     busy: bool = True  # not started, replaying or waiting on its connection: no `_pump`
@@ -72,6 +75,7 @@ class Hub:
         self._tasks = TaskSet("notify.hub")
         self._open = False
         self._to_pump: dict[str, Subscription] = {}
+        self._starting: dict[str, Subscription] = {}  # until `start_delivery`
         self._pump_handle: asyncio.Handle | None = None
 
     async def start(self) -> None:
@@ -126,6 +130,7 @@ class Hub:
             live=since_id is None,  # else it goes live when the replay has caught up
         )
         self._subs[sub_id] = sub
+        self._starting[sub_id] = sub
         self._by_peer.setdefault(peer, set()).add(sub_id)
         log.info(
             "hub.subscribed",
@@ -139,10 +144,12 @@ class Hub:
         return sub_id
 
     def start_delivery(self, sub_id: str) -> None:
-        sub = self._subs.get(sub_id)
-        if sub is None or sub.task is not None or not sub.busy:
+        sub = self._starting.pop(sub_id, None)
+        if sub is None:
             return
-        if sub.live:
+        if sub.dropped:  # it overflowed before it started
+            sub.task = self._tasks.spawn(self._wait(sub, None), name=f"notify.sub.{sub_id}")
+        elif sub.live:
             sub.busy = False
             self._pump(sub)
         else:
@@ -179,6 +186,8 @@ class Hub:
         for sub in list(self._subs.values()):
             if not sub.live or (sub.types is not None and type_ not in sub.types):
                 continue
+            if notification_id == sub.had:
+                continue  # stored again (re-fetched after a torn WAL): not new to it
             if len(sub.pending) >= self.queue_size:
                 self._overflow(sub)
                 continue
@@ -233,7 +242,7 @@ class Hub:
         sub.pending.clear()
         sub.dropped = True
         self._detach(sub)  # `dropped` still goes out, after what was handed over
-        if not sub.busy:
+        if not sub.busy:  # (else its wait sends it, or `start_delivery`)
             sub.busy = True
             sub.task = self._tasks.spawn(self._wait(sub, None), name=f"notify.sub.{sub.id}")
         log.warning(
@@ -246,6 +255,7 @@ class Hub:
 
     def _end(self, sub: Subscription) -> None:
         self._detach(sub)
+        self._starting.pop(sub.id, None)
         sub.pending.clear()
         sub.done.set()
         if sub.task is not None and sub.task is not asyncio.current_task():
@@ -274,6 +284,7 @@ class Hub:
             newer_than, through = None, 0
             if after is None:  # not in the log: stored rows count by Mastodon's id order
                 after, newer_than, through = 0, order_key(since_id), store.last_seq()
+                sub.had = since_id
             while True:
                 rows = store.page_by_seq(
                     after, sub.types, self.replay_page, newer_than=newer_than, through_seq=through
@@ -282,7 +293,9 @@ class Hub:
                     sub.live, sub.busy, sub.task = True, False, None  # same step as the read
                     return
                 after = rows[-1][0]
-                sub.pending.extend((i, text, JSON_RPC.line_tail(text)) for _, i, text in rows)
+                sub.pending.extend(
+                    (i, text, JSON_RPC.line_tail(text)) for _, i, text in rows if i != sub.had
+                )
                 while sub.pending:
                     wait = self._write_batch(sub)
                     if wait is not None:

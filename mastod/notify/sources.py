@@ -1,7 +1,9 @@
 """Where notifications come from: Web Push through the webhook, or the streaming API, chosen
 from `notifications.source` (`auto`: push when a public URL can be had — `webhook.public_url`
 or an ngrok auth token — else streaming, which needs an access token). Both feed the one
-`Intake`; a catch-up backfill covers what arrived while the daemon was down."""
+`Intake`; a catch-up backfill covers what arrived while the daemon was down, and a sweep
+every `notifications.sweep_interval` seconds what became visible below the newest stored
+id (`notify.sweep`)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 from mastod.config import Config
 from mastod.logs import get_logger
 from mastod.mastodon.client import MastodonClient
+from mastod.mastodon.errors import MastodonError
 from mastod.net import backoff_delay
 from mastod.notify.backfill import catch_up
 from mastod.notify.intake import Intake
-from mastod.notify.store import NotificationStore
+from mastod.notify.store import NotificationStore, StoreFailed
 from mastod.notify.streaming import StreamingSource
+from mastod.notify.sweep import SweepFailures, fetch_missing, sweep
 from mastod.tasks import TaskSet
 
 CATCH_UP_SPACING = 1.0  # seconds between two push-triggered catch-up runs
@@ -56,9 +60,12 @@ class Sources:
         self.streaming: StreamingSource | None = None
         self.tasks = TaskSet("notify.sources")
         self.problem: str | None = None
-        self._catching_up = False
-        self._again = False
-        self._next_run = 0.0  # loop time before which no catch-up run starts
+        self._working = False  # the push source's one worker: catch-up, fetches, sweeps
+        self._catch_up_owed = False
+        self._sweep_owed = False
+        self._pushed: list[str] = []  # notification ids pushed since the last catch-up began
+        self._sweeps = SweepFailures()
+        self._next_catch_up = 0.0  # loop time before which no catch-up run starts
 
     async def start(self) -> None:
         if self.kind == "push":
@@ -76,7 +83,10 @@ class Sources:
                 log.warning("notify.push_unavailable", reason=str(exc), fallback="streaming")
                 self.push, self.kind = None, "streaming"
             else:
-                self._catch_up()
+                # a sweep after the first catch-up, as the streaming source does after every
+                # connect: what became visible below the newest id while the daemon was down
+                self._work(catch_up=True, sweep=True)
+                self._start_sweeps()
         if self.kind == "streaming":
             token = self.config.mastodon.access_token
             if not token:
@@ -84,10 +94,11 @@ class Sources:
                 log.warning("notify.streaming_unavailable", reason=self.problem)
                 return
             self.streaming = StreamingSource(
-                self.client.api(), None, self.store, self.intake,
+                self.client.api(), token, self.store, self.intake,
                 types=self.config.notifications.types,
             )  # fmt: skip
             await self.streaming.start()  # it catches up after every (re)connect itself
+            self._start_sweeps()
 
     async def close(self) -> None:
         if self.streaming is not None:
@@ -117,42 +128,84 @@ class Sources:
         """A token works again (replaced on SIGHUP): subscribe with it, fetch what was missed."""
         if self.push is not None:
             self.push.recheck()
-            self._catch_up()
+            self._work(catch_up=True)
 
-    def _catch_up(self) -> None:
-        """Backfill in the background; one run at a time (it runs until it is complete)."""
-        if self._catching_up:
-            self._again = True  # something new arrived meanwhile: one more run after this
+    def _start_sweeps(self) -> None:
+        async def every_interval() -> None:
+            while True:
+                await asyncio.sleep(self.config.notifications.sweep_interval)
+                if self.streaming is not None:
+                    self.streaming.request_sweep()
+                else:
+                    self._work(sweep=True)
+
+        self.tasks.spawn(every_interval(), name="notify.sweeps")
+
+    def _work(self, *, catch_up: bool = False, sweep: bool = False) -> None:
+        """The push source's background work, one run at a time, in order: what is owed when
+        it starts (a catch-up, then a sweep) and whatever was asked for meanwhile."""
+        self._catch_up_owed |= catch_up
+        self._sweep_owed |= sweep
+        if self._working:
             return
-        self._catching_up = True
+        self._working = True
 
         async def run() -> None:
             try:
-                while True:
-                    # runs start at least CATCH_UP_SPACING apart: a burst of pushes costs a
-                    # run or two, not one each (the rate limit belongs to the user's calls)
-                    loop = asyncio.get_running_loop()
-                    await asyncio.sleep(self._next_run - loop.time())
-                    self._next_run = loop.time() + CATCH_UP_SPACING
-                    self._again = False
-                    await catch_up(
-                        self.client.api(), self.store, self.intake,
-                        backoff=_backoff, types=self.config.notifications.types,
-                    )  # fmt: skip
-                    if not self._again:
-                        break
+                while self._catch_up_owed or self._sweep_owed:
+                    if self._catch_up_owed:
+                        self._catch_up_owed = False
+                        pushed, self._pushed = self._pushed, []
+                        await self._catch_up(pushed)
+                    else:
+                        self._sweep_owed = False
+                        await self._sweep()
             finally:
-                self._catching_up = False
+                self._working = False
 
         self.tasks.spawn(run(), name="notify.catch_up")
+
+    async def _catch_up(self, pushed: list[str]) -> None:
+        """Backfill until complete; then fetch by id what was pushed and is still missing (a
+        notification Mastodon made visible after a higher id: the backfill skips it)."""
+        # runs start at least CATCH_UP_SPACING apart: a burst of pushes costs a run or two,
+        # not one each (the rate limit belongs to the user's calls)
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(self._next_catch_up - loop.time())
+        self._next_catch_up = loop.time() + CATCH_UP_SPACING
+        types = self.config.notifications.types
+        api = self.client.api()
+        await catch_up(api, self.store, self.intake, backoff=_backoff, types=types)
+        try:
+            await fetch_missing(api, self.store, self.intake, pushed)
+        except MastodonError as exc:
+            self._sweeps.failed(exc, "fetch by id")  # the next sweep reads it again
+            self._sweep_owed = True
+        except StoreFailed:  # logged by the store; fetched again with the next push or sweep
+            self._pushed.extend(pushed)
+
+    async def _sweep(self) -> None:
+        types = self.config.notifications.types
+        try:
+            swept = await sweep(self.client.api(), self.store, self.intake, types=types)
+        except MastodonError as exc:
+            self._sweeps.failed(exc, "push")
+            return
+        except StoreFailed:  # logged by the store once per episode; the next sweep reads again
+            return
+        self._sweeps.succeeded()
+        if swept.newer:  # not pushed (yet, or ever): fetched in order by a catch-up
+            self._catch_up_owed = True
 
     async def _on_push(self, payload: PushPayload) -> None:
         """A verified push says that a notification exists: fetch what is new, in id order.
 
-        Fetching each pushed notification by id would store them in the order the fetches
-        return (out of order under load), and one acknowledged but not yet stored when the
-        daemon dies would be lost: the next backfill starts after the newest stored id. A
-        single-flight backfill from that id stores in order and can lose nothing.
+        Fetching each pushed notification by id first would store them in the order the
+        fetches return (out of order under load), and one acknowledged but not yet stored
+        when the daemon dies would be lost: the next backfill starts after the newest stored
+        id. A single-flight backfill from that id stores in order and can lose nothing; the
+        pushed id is fetched on its own only if that backfill did not bring it.
         """
         log.debug("notify.push", type=payload.notification_type)
-        self._catch_up()
+        self._pushed.append(payload.notification_id)
+        self._work(catch_up=True)

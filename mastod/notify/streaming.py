@@ -6,10 +6,17 @@ in the URL (URLs end up in logs). Each event's `payload` is JSON text inside the
 and is decoded a second time.
 
 Nothing sent while the daemon was disconnected is lost: after every (re)connect a backfill
-fetches what Mastodon has after the newest stored notification. Events that arrive during
-the backfill wait in a bounded inbox and are ingested after it, so ids reach subscribers in
-order; if the inbox overflows it is emptied and the backfill runs again (the events are on
-the server). Reconnects back off exponentially with jitter, up to `backoff_cap` seconds.
+fetches what Mastodon has after the newest stored notification, then a sweep re-reads the
+newest page for what became visible below it meanwhile (`notify.sweep`). Events that arrive
+during the backfill wait in a bounded inbox and are ingested after it, so ids reach
+subscribers in order; if the inbox overflows it is emptied and the backfill runs again (the
+events are on the server). `notifications_merged` (Mastodon un-filtered older
+notifications) and `request_sweep()` (the periodic sweep) queue a sweep in the same inbox.
+Reconnects back off exponentially with jitter, up to `backoff_cap` seconds.
+
+A stream the server refuses inside the socket (`{"error", "status"}`: a token without
+`read:notifications`) stays open and silent: `state` says so, and the log says once which
+scope is missing.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import yarl
@@ -31,16 +38,19 @@ from mastod.net import backoff_delay
 from mastod.notify.backfill import catch_up
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore, StoreFailed
+from mastod.notify.sweep import SweepFailures, sweep
 from mastod.tasks import TaskSet
 
 log = get_logger(__name__)
 
 STREAM = "user:notification"
+SCOPE = "read:notifications"  # what `user:notification` needs (or the whole `read`)
+
+Work = Literal["catch up", "sweep"]
 
 
 class StreamingSource:
-    """`start()` begins connecting in the background; `close()` stops. `state` says how it
-    goes, for `status`: "connecting", "connected", "catching up", "reconnecting in 4.2s: ..."."""
+    """`start()` begins connecting in the background; `close()` stops."""
 
     def __init__(
         self,
@@ -69,10 +79,28 @@ class StreamingSource:
         self.stable_after = stable_after
         self.heartbeat = heartbeat
         self.inbox_size = inbox_size
-        self.state = "not started"
+        self.phase = "not started"
+        self.refused: str | None = None  # the server's error frame on this connection
+        self._refusal_logged = False  # logged once per episode: until the stream delivers
         self.connections = 0
         self.inbox_overflows = 0
+        self._inbox: Inbox | None = None
+        self._sweeps = SweepFailures()
         self._tasks = TaskSet("notify.streaming")
+
+    @property
+    def state(self) -> str:
+        """For `status`: "connecting", "connected", "catching up", "reconnecting in 4.2s: ...",
+        or the server's refusal while the socket stays open."""
+        if self.refused is not None and self.phase in ("connected", "catching up"):
+            return f"refused by the server: {self.refused}"
+        return self.phase
+
+    def request_sweep(self) -> None:
+        """Re-read the newest page soon (the periodic sweep); a connection that is down
+        sweeps when it is back anyway."""
+        if self._inbox is not None:
+            self._inbox.want("sweep")
 
     async def start(self) -> None:
         if self._session is None:
@@ -81,7 +109,7 @@ class StreamingSource:
                 timeout=aiohttp.ClientTimeout(total=None, connect=30, sock_read=30),
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
-        self.state = "connecting"
+        self.phase = "connecting"
         self._tasks.spawn(self._run(), name="notify.streaming")
 
     async def close(self) -> None:
@@ -89,7 +117,7 @@ class StreamingSource:
         if self._own_session and self._session is not None:
             await self._session.close()
             self._session = None
-        self.state = "stopped"
+        self.phase = "stopped"
 
     # -- connection loop --------------------------------------------------------------------
 
@@ -97,7 +125,7 @@ class StreamingSource:
         loop = asyncio.get_running_loop()
         failures = 0
         while True:
-            self.state = "connecting"
+            self.phase = "connecting"
             began = loop.time()
             try:
                 reason = await self._connect_once()
@@ -112,7 +140,7 @@ class StreamingSource:
                 failures = 0
             delay = self._backoff(failures)
             failures += 1
-            self.state = f"reconnecting in {delay:.1f}s: {reason}"
+            self.phase = f"reconnecting in {delay:.1f}s: {reason}"
             log.warning("streaming.disconnected", reason=reason, retry_in=round(delay, 1))
             await asyncio.sleep(delay)
 
@@ -125,7 +153,7 @@ class StreamingSource:
             url, headers=headers, heartbeat=self.heartbeat, autoping=True
         ) as ws:
             self.connections += 1
-            self.state = "catching up"
+            self.phase, self.refused = "catching up", None
             log.info("streaming.connected", url=str(url.with_query(None)))
             return await self._serve(ws)
 
@@ -144,12 +172,13 @@ class StreamingSource:
     # -- one connection -------------------------------------------------------------------------
 
     async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> str:
-        inbox = Inbox(self.inbox_size)
+        inbox = self._inbox = Inbox(self.inbox_size)
         receiver = self._tasks.spawn(self._receive(ws, inbox), name="notify.streaming.receive")
         consumer = self._tasks.spawn(self._consume(inbox), name="notify.streaming.consume")
         try:
             await asyncio.wait({receiver, consumer}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self._inbox = None
             for task in (receiver, consumer):
                 task.cancel()
             await asyncio.gather(receiver, consumer, return_exceptions=True)
@@ -163,42 +192,71 @@ class StreamingSource:
     async def _receive(self, ws: aiohttp.ClientWebSocketResponse, inbox: Inbox) -> str:
         async for msg in ws:
             if msg.type is aiohttp.WSMsgType.TEXT:
-                notification = decode_event(msg.data)
-                if notification is not None and not inbox.put(notification):
-                    self.inbox_overflows += 1
-                    log.warning("streaming.inbox_overflow", size=self.inbox_size)
+                kind, value = read_frame(msg.data)
+                if kind == "notification" and value is not None:
+                    if not inbox.put(value):
+                        self.inbox_overflows += 1
+                        log.warning("streaming.inbox_overflow", size=self.inbox_size)
+                elif kind == "notifications_merged":
+                    log.info("streaming.notifications_merged")
+                    inbox.want("sweep")
+                elif kind == "error" and value is not None:
+                    self._refused(value)
             elif msg.type is aiohttp.WSMsgType.ERROR:
                 return f"connection failed: {type(ws.exception()).__name__}"
         return f"closed by the server (code {ws.close_code})"
 
+    def _refused(self, error: dict[str, Any]) -> None:
+        """The server refused the stream inside the socket (which it keeps open)."""
+        message = str(error.get("error") or "error")[:200]
+        status = error.get("status")
+        scope = SCOPE if status in (401, 403) else None
+        self.refused = message if scope is None else f"{message} (the token needs {scope} or read)"
+        if not self._refusal_logged:
+            self._refusal_logged = True
+            log.error("streaming.refused", error=message, status=status, missing_scope=scope)
+
     async def _consume(self, inbox: Inbox) -> None:
         while True:
-            notification = await inbox.next()
-            if notification is None:
-                inbox.stale = False  # an overflow during the backfill makes it stale again
-                self.state = "catching up"
-                await self._catch_up()
-                self.state = "connected"
+            item = await inbox.next()
+            if item == "catch up":
+                self.phase = "catching up"
+                await catch_up(
+                    self.api, self.store, self.intake, types=self.types, backoff=self._backoff
+                )
+                inbox.want("sweep")  # below the newest id: what became visible meanwhile
+                self.phase = "connected"
+            elif item == "sweep":
+                await self._sweep()
             else:
+                self.refused, self._refusal_logged = None, False  # it delivers again
                 try:
-                    await self.intake.ingest(notification)
+                    await self.intake.ingest(item)
                 except StoreFailed:  # fetch it again with what follows, once it can be stored
                     inbox.items.clear()
-                    inbox.stale = True
+                    inbox.want("catch up")
 
-    async def _catch_up(self) -> None:
-        await catch_up(self.api, self.store, self.intake, types=self.types, backoff=self._backoff)
+    async def _sweep(self) -> None:
+        try:
+            await sweep(self.api, self.store, self.intake, types=self.types)
+        except MastodonError as exc:
+            self._sweeps.failed(exc, "streaming")
+        except StoreFailed:
+            pass  # logged by the store once per episode; the next sweep reads the page again
+        else:
+            self._sweeps.succeeded()
 
 
 class Inbox:
-    """Events received while a backfill runs, bounded. They are ingested after it (those it
-    fetched too are duplicates, and the store drops them). On overflow they are all dropped
-    and the inbox turns stale: another backfill fetches them from the server instead."""
+    """Events received while a backfill runs, bounded, and the work the connection owes (a
+    catch-up, a sweep). Events are ingested after the catch-up (those it fetched too are
+    duplicates, and the store drops them). On overflow they are all dropped and another
+    catch-up fetches them from the server instead."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.items: deque[dict[str, Any]] = deque()
-        self.stale = True  # a fresh connection catches up first
+        self.owed: set[Work] = {"catch up"}  # a fresh connection catches up first
         self._ready = asyncio.Event()
 
     def put(self, notification: dict[str, Any]) -> bool:
@@ -208,43 +266,58 @@ class Inbox:
             self.items.append(notification)
         else:
             self.items.clear()
-            self.stale = True
+            self.owed.add("catch up")
         self._ready.set()
         return kept
 
-    async def next(self) -> dict[str, Any] | None:
-        """The next notification to ingest; None when a backfill must come first."""
-        while not self.items and not self.stale:
+    def want(self, work: Work) -> None:
+        self.owed.add(work)
+        self._ready.set()
+
+    async def next(self) -> dict[str, Any] | Work:
+        """A catch-up first, then events in order; a sweep when nothing else waits."""
+        while not self.items and not self.owed:
             self._ready.clear()
             await self._ready.wait()
-        return None if self.stale else self.items.popleft()
+        if "catch up" in self.owed:
+            self.owed.discard("catch up")
+            return "catch up"
+        if self.items:
+            return self.items.popleft()
+        return self.owed.pop()
 
 
-def decode_event(text: str) -> dict[str, Any] | None:
-    """The Notification of a `notification` event frame; None for any other frame."""
+FrameKind = Literal["notification", "notifications_merged", "error", "other"]
+
+
+def read_frame(text: str) -> tuple[FrameKind, dict[str, Any] | None]:
+    """What a streaming frame says: a notification, `notifications_merged`, the server's
+    `{"error", "status"}`, or something else (other events, malformed frames: logged)."""
     try:
         message = json.loads(text)
     except ValueError:
         log.warning("streaming.bad_frame", reason="not JSON")
-        return None
+        return "other", None
     if not isinstance(message, dict):
-        return None
+        return "other", None
     if "error" in message:
-        log.warning("streaming.server_error", error=str(message["error"])[:200])
-        return None
-    if message.get("event") != "notification":
-        return None
+        return "error", message
+    event = message.get("event")
+    if event == "notifications_merged":
+        return "notifications_merged", None
+    if event != "notification":
+        return "other", None
     payload = message.get("payload")
     if isinstance(payload, str):  # JSON text inside the JSON frame
         try:
             payload = json.loads(payload)
         except ValueError:
             log.warning("streaming.bad_frame", reason="payload is not JSON")
-            return None
+            return "other", None
     if not isinstance(payload, dict):
         log.warning("streaming.bad_frame", reason="payload is not an object")
-        return None
-    return payload
+        return "other", None
+    return "notification", payload
 
 
 def streaming_url(streaming: str | None, base_url: str) -> yarl.URL:

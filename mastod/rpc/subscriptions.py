@@ -9,8 +9,9 @@ is the HTTP way (Server-Sent Events, same Host guard and bearer token as `/rpc`)
 
 Each SSE event is `id: <notification id>`, `event: notification`, `data: <Notification JSON>`;
 `?types=a,b` filters, `?since_id=ID` or the `Last-Event-ID` header (what EventSource sends
-when it reconnects) replays what came after ID first. On overflow the stream sends
-`event: dropped` (data `{"subscription", "since_id"}`) and ends; reconnecting resumes.
+when it reconnects) replays what was stored after ID first, as `subscribe` does. On
+overflow the stream sends `event: dropped` (data `{"subscription", "since_id"}`) and ends;
+reconnecting resumes.
 A comment line keeps the stream alive every `keepalive` seconds.
 """
 
@@ -62,11 +63,14 @@ def register_subscriptions(registry: Registry, hub: Hub) -> None:
 
         Each message is `{"jsonrpc": "2.0", "method": "notification", "params":
         {"subscription": id, "notification": {...}}}`, the notification shaped as
-        `get_notifications` returns it. `types` keeps only those notification types.
-        `since_id` first replays the stored notifications newer than it, oldest first ("":
-        the whole stored log). If the connection falls too far behind, the subscription
-        ends with a `dropped` message whose `since_id` resumes it with a new `subscribe`.
-        Needs the Unix socket or the WebSocket; over HTTP, use `GET /events`.
+        `get_notifications` returns it, in the order the daemon stored them. `types` keeps
+        only those notification types. `since_id` first replays what the daemon stored after
+        the notification with that id, in the order stored (one Mastodon made visible late,
+        with a lower id, comes after it), so resuming with the last id received misses
+        nothing; for an id the log does not hold, the stored notifications with a newer
+        Mastodon id ("": the whole stored log). If the connection falls too far behind, the
+        subscription ends with a `dropped` message whose `since_id` resumes it with a new
+        `subscribe`. Needs the Unix socket or the WebSocket; over HTTP, use `GET /events`.
         """
         peer = connection()
         wanted = _types(types)

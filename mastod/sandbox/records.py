@@ -168,6 +168,8 @@ class Notification:
     from_account_id: str
     created_at: datetime
     status_id: str | None = None
+    committed: bool = True  # False: its job's transaction has not committed (invisible)
+    filtered: bool = False  # held by a notification request: not listed, pushed or streamed
 
 
 @dataclass

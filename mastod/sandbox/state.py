@@ -42,6 +42,13 @@ class Sandbox:
       retries five times, over hours); every attempt is kept in `push_deliveries` (as many
       as `record_limit` allows);
     * `streams`: the streaming connections (`faults.drop_streams()` cuts them all);
+    * `uncommitted_notifications`: the next that many notifications get their id but stay
+      invisible, unpushed and unstreamed until `ops.notify.commit(sb, id)`, as a Sidekiq job
+      whose transaction commits after a later job's (Mastodon's ids come from one sequence);
+    * `filtered_senders`: (recipient, sender) pairs whose notifications are filtered (a
+      pending notification request): left out of the list, never pushed nor streamed, until
+      `ops.notify.accept_request(sb, recipient, sender)` un-filters them and sends the
+      streaming event `notifications_merged`;
     * `clock`: seconds since the epoch; drives timestamps, rate-limit windows and the
       Idempotency-Key lifetime.
     """
@@ -85,6 +92,8 @@ class Sandbox:
         self.push_deliveries: list[RecordedPush] = []
         self.push_retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
         self.streams = Streams()
+        self.uncommitted_notifications = 0
+        self.filtered_senders: set[Pair] = set()
         self.faults = Faults(self.streams)
         self.force_async_media = False
         self.media_processing_polls = 2

@@ -8,9 +8,10 @@ one subscription), and each subscription that carries the notification channel g
 `{"stream": [name], "event": "notification", "payload": "<JSON text>"}` message (over
 Server-Sent Events: `event: notification` and `data: <JSON text>`).
 
-The sandbox publishes only `notification` events: the other streams are accepted and stay
-silent. Connections live in the routes (`routes.streaming`); each holds a `StreamClient`
-whose `outbox` this module fills, with a `Close` when the connection is to end.
+The sandbox publishes only `notification` and `notifications_merged` events: the other
+streams are accepted and stay silent. Connections live in the routes (`routes.streaming`);
+each holds a `StreamClient` whose `outbox` this module fills, with a `Close` when the
+connection is to end.
 """
 
 from __future__ import annotations
@@ -127,6 +128,17 @@ class Streams:
             for key, name in client.subscriptions.items():
                 if channel in key.split(";"):
                     client.outbox.put_nowait(Event(name, "notification", payload))
+
+    def publish_merged(self, recipient: str) -> None:
+        """`notifications_merged` (payload "1") on the recipient's notification streams, as
+        UnfilterNotificationsWorker publishes it once the un-filtering is done."""
+        channel = f"timeline:{recipient}:notifications"
+        for client in list(self.clients):
+            if client.account_id != recipient:
+                continue
+            for key, name in client.subscriptions.items():
+                if channel in key.split(";"):
+                    client.outbox.put_nowait(Event(name, "notifications_merged", "1"))
 
     def drop_all(self, *, code: int | None = None) -> int:
         """End every connection (None: abruptly, as a crashed server; else with `code`).

@@ -135,6 +135,24 @@ async def test_an_overflow_during_a_wait_sends_dropped_after_what_was_handed_ove
     }
 
 
+@pytest.mark.parametrize("queue_size", [4])
+async def test_an_overflow_before_delivery_starts_waits_for_it(hub: Hub, intake: Intake) -> None:
+    await intake.ingest(note(1))
+    peer = Peer()
+    sub_id = hub.subscribe(peer, start=False)  # its answer is not sent yet
+    done = hub.finished(sub_id)
+    assert done is not None
+    for nid in range(2, 7):
+        await intake.ingest(note(nid))
+    assert hub.subscriber_count == 0
+    assert peer.handed == []  # nothing before the answer, not even `dropped`
+    hub.start_delivery(sub_id)
+    await done.wait()
+    assert [json.loads(f) for f in peer.handed] == [
+        {"jsonrpc": "2.0", "method": "dropped", "params": {"subscription": sub_id, "since_id": "1"}}
+    ]
+
+
 async def test_a_connection_that_fails_ends_its_subscription(hub: Hub, intake: Intake) -> None:
     class Broken(Peer):
         def write_now(self, data: bytes) -> bool:

@@ -16,7 +16,7 @@ from mastod.mastodon.client import Api
 from mastod.notify.hub import Hub
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore
-from mastod.notify.streaming import StreamingSource, decode_event, streaming_url
+from mastod.notify.streaming import StreamingSource, read_frame, streaming_url
 from tests.notify.conftest import note, until
 from tests.notify.fake import TOKEN, Collector, FakeMastodon, event
 
@@ -55,6 +55,7 @@ async def test_streams_reconnects_and_backfills_each_notification_once(
             await ws.send_str("not json")
             await ws.send_str(event(note(7)))
             await until(lambda: "7" in collector.ids)
+            await until(lambda: {"limit": ["80"]} in fake.requests)  # its sweep is done
             fake.add(note(8), note(9, "follow"), note(10))  # sent while it is disconnected
         else:
             await ws.send_str(event(note(10)))  # also fetched by the backfill: once only
@@ -63,13 +64,14 @@ async def test_streams_reconnects_and_backfills_each_notification_once(
             await hold_open(ws)
 
     fake.script = script
+    sweep = {"limit": ["80"]}  # the newest page, after each connection's catch-up
     with capture_logs() as logs:
         await source.start()
-        await until(lambda: "11" in collector.ids)
+        await until(lambda: "11" in collector.ids and fake.requests.count(sweep) == 2)
     assert collector.ids == [str(i) for i in range(6, 12)]
     assert store.count() == 6  # the history is a baseline, not notifications
     assert fake.requests[0] == {"limit": ["1"]}
-    assert fake.requests[1]["min_id"] == ["7"]
+    assert fake.requests[1:] == [sweep, {"limit": ["80"], "min_id": ["7"]}, sweep]
     assert fake.ws_headers == [f"Bearer {TOKEN}"] * 2
     assert fake.ws_queries == [{"stream": "user:notification"}] * 2
     assert source.connections == 2
@@ -107,7 +109,7 @@ async def test_events_during_a_slow_backfill_wait_then_overflow_into_another(
     await until(lambda: "111" in collector.ids)
     await source.close()
     assert collector.ids == [str(i) for i in range(101, 112)]
-    assert [r["min_id"] for r in fake.requests] == [["100"], ["100"]]
+    assert [r["min_id"] for r in fake.requests if "min_id" in r] == [["100"], ["100"]]
     assert source.connections == 1
 
 
@@ -146,15 +148,20 @@ async def test_a_refused_token_is_reported_and_retried(
     assert "wrong-token" not in repr(logs)
 
 
-def test_decode_event_reads_the_payload_twice() -> None:
+def test_read_frame_reads_the_payload_twice() -> None:
     notification = note(5)
-    assert decode_event(event(notification)) == notification
+    assert read_frame(event(notification)) == ("notification", notification)
     as_object = json.dumps({"event": "notification", "payload": notification})
-    assert decode_event(as_object) == notification
-    assert decode_event(json.dumps({"event": "delete", "payload": "5"})) is None
-    assert decode_event(json.dumps({"event": "notification", "payload": "{oops"})) is None
-    assert decode_event(json.dumps({"event": "notification", "payload": "[1]"})) is None
-    assert decode_event("[]") is None
+    assert read_frame(as_object) == ("notification", notification)
+    assert read_frame(json.dumps({"event": "delete", "payload": "5"})) == ("other", None)
+    for payload in ("{oops", "[1]"):
+        frame = json.dumps({"event": "notification", "payload": payload})
+        assert read_frame(frame) == ("other", None)
+    assert read_frame("[]") == ("other", None)
+    merged = json.dumps({"stream": ["user:notification"], "event": "notifications_merged"})
+    assert read_frame(merged) == ("notifications_merged", None)
+    error = {"error": "Access token does not have the required scopes", "status": 401}
+    assert read_frame(json.dumps(error)) == ("error", error)
 
 
 @pytest.mark.parametrize(

@@ -33,15 +33,47 @@ def notify(
         if (recipient, root.id) in sb.muted_threads:
             return None
     row = r.Notification(sb.next_id("notification"), recipient, kind, from_id, sb.now(), status_id)
+    row.filtered = (recipient, from_id) in sb.filtered_senders
+    if sb.uncommitted_notifications > 0:
+        sb.uncommitted_notifications -= 1
+        row.committed = False
     sb.notifications[row.id] = row
-    entity = render_notification(View(sb, recipient), row)
+    if row.committed and not row.filtered:
+        _announce(sb, row)
+    return row
+
+
+def commit(sb: Sandbox, notification_id: str) -> None:
+    """Make an uncommitted notification visible, and push and stream it, now."""
+    row = sb.notifications[notification_id]
+    if not row.committed:
+        row.committed = True
+        if not row.filtered:
+            _announce(sb, row)
+
+
+def accept_request(sb: Sandbox, recipient: str, sender: str) -> list[str]:
+    """Accept the notification request of `sender`: its notifications are un-filtered
+    (UnfilterNotificationsWorker: not pushed, not streamed one by one) and the recipient's
+    streams get `notifications_merged`. Returns the ids un-filtered."""
+    sb.filtered_senders.discard((recipient, sender))
+    merged = []
+    for row in sb.notifications.values():
+        if row.account_id == recipient and row.from_account_id == sender and row.filtered:
+            row.filtered = False
+            merged.append(row.id)
+    sb.streams.publish_merged(recipient)
+    return merged
+
+
+def _announce(sb: Sandbox, row: r.Notification) -> None:
+    entity = render_notification(View(sb, row.account_id), row)
     for callback in list(sb.on_notification):
         try:
-            callback(recipient, entity)
+            callback(row.account_id, entity)
         except Exception:
             # A listener's failure (a push or streaming hook) must not fail the request.
             log.exception("sandbox notification callback failed")
-    return row
 
 
 def forget_status(sb: Sandbox, status_id: str) -> None:

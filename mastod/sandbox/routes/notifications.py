@@ -16,7 +16,7 @@ routes = web.RouteTableDef()
 
 def _own(c: Caller) -> r.Notification:
     found = c.sb.notifications.get(c.path_id())
-    if found is None or found.account_id != c.me:
+    if found is None or found.account_id != c.me or not found.committed:
         raise not_found()
     return found
 
@@ -32,6 +32,8 @@ async def get_notifications(request: web.Request) -> web.Response:
         (n.id, n)
         for n in c.sb.notifications.values()
         if n.account_id == c.me
+        and n.committed
+        and not n.filtered  # Mastodon lists filtered ones only with include_filtered
         and (not types or n.type in types)
         and n.type not in excluded
         and (from_id is None or n.from_account_id == from_id)
