@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any
 
 import pytest
 
@@ -56,10 +57,16 @@ async def test_a_replay_that_cannot_read_the_store_ends_with_failed(
     await rpc.ingest(*(note(i) for i in range(1, 6)))
     real = rpc.store.page_by_seq
 
-    def damaged(*args: object, **kwargs: object) -> object:
+    reads = 0
+
+    def damaged(*args: Any, **kwargs: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            return real(*args, **kwargs)
         raise Damaged("database disk image is malformed")
 
-    # The replay reads by id (1-5), then what arrived meanwhile: that second read fails, as a
+    # The replay reads a page (1-5), then looks for more: that second read fails, as a
     # damaged page does (tests/reliability/test_store_faults.py damages a real file).
     monkeypatch.setattr(rpc.store, "page_by_seq", damaged)
     if transport == "sse":
