@@ -1,6 +1,6 @@
 """A small fake Mastodon on loopback: `/api/v2/instance`, `/api/v1/notifications` with
-`min_id`/`max_id`/`limit`/`types[]` and Link headers, and the streaming WebSocket, which
-checks the bearer token and runs a per-connection script."""
+`min_id`/`max_id`/`limit`/`types[]` and Link headers, one notification by id, and the
+streaming WebSocket, which checks the bearer token and runs a per-connection script."""
 
 from __future__ import annotations
 
@@ -58,6 +58,7 @@ class FakeMastodon:
         app = web.Application()
         app.router.add_get("/api/v2/instance", self._instance)
         app.router.add_get("/api/v1/notifications", self._list)
+        app.router.add_get("/api/v1/notifications/{id}", self._one)
         app.router.add_get("/api/v1/streaming", self._stream)
         self._runner, self.url, _ = await serve(app)
 
@@ -112,6 +113,13 @@ class FakeMastodon:
         if self.hold_notifications is not None:  # answer later, with the state of now
             await self.hold_notifications.wait()
         return web.json_response(body, headers=headers)
+
+    async def _one(self, request: web.Request) -> web.Response:
+        self.requests.append({"id": [request.match_info["id"]]})
+        found = self.notifications.get(request.match_info["id"])
+        if found is None:
+            return web.json_response({"error": "Record not found"}, status=404)
+        return web.json_response(found)
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         self.ws_headers.append(request.headers.get("Authorization"))
