@@ -54,6 +54,7 @@ class DaemonState:
     listeners: dict[str, str] = field(default_factory=dict)
     subscribers: Callable[[], int] = lambda: 0
     notifications: Callable[[], dict[str, Any]] | None = None
+    mqtt: Callable[[], dict[str, Any]] | None = None  # the MQTT bridge's link, when configured
 
     def health(self) -> dict[str, Any]:
         return {
@@ -75,6 +76,7 @@ class DaemonState:
             "listeners": dict(self.listeners),
             "notifications": notifications,
             "subscribers": self.subscribers(),
+            **({"mqtt": self.mqtt()} if self.mqtt is not None else {}),
         }
 
 
@@ -168,7 +170,38 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
     if unix is not None:
         app.cleanup_ctx.append(unix_ctx)
     app.cleanup_ctx.append(sources_ctx)
+    if config.mqtt is not None:
+        app.cleanup_ctx.append(mqtt_context(config, state, hub, dispatcher))
     return Daemon(app=app, state=state, unix=unix, tasks=tasks)
+
+
+def mqtt_context(
+    config: Config, state: DaemonState, hub: Hub, dispatcher: Dispatcher
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The MQTT bridge as a cleanup context: after the hub, the account check and the
+    sources, so it starts from what they set up and stops before them."""
+    from mastod.mqtt.bridge import MqttBridge  # aiomqtt/paho load only when configured
+    from mastod.mqtt.publisher import Position
+
+    assert config.mqtt is not None
+    bridge = MqttBridge(
+        config.mqtt,
+        hub=hub,
+        dispatcher=dispatcher,
+        position=Position(config.state_dir),
+        status=state.status,
+        account=lambda: state.account,
+        base_url=config.mastodon.base_url,
+        max_frame_bytes=config.rpc.max_frame_bytes,
+    )
+    state.mqtt = bridge.state
+
+    async def mqtt_ctx(_: web.Application) -> AsyncIterator[None]:
+        await bridge.start()
+        yield
+        await bridge.close()
+
+    return mqtt_ctx
 
 
 def _inherited_unix_socket() -> socket.socket | None:
