@@ -15,6 +15,7 @@ Keys are Home Assistant's full names (not the abbreviations), as its MQTT docs l
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,9 +28,15 @@ from mastod.mqtt.topics import Topics
 HEALTHY_SOURCE_STATES = ("connected", "running")
 
 
+# what Home Assistant's discovery topic matcher takes in a node or object id
+_ID_CHARACTERS = frozenset(string.ascii_letters + string.digits + "_-")
+
+
 def node_id(account: Mapping[str, Any]) -> str:
     raw = str(account.get("id", ""))
-    return "mastod_" + "".join(c if c.isalnum() or c in "_-" else "_" for c in raw)
+    return "mastod_" + "".join(
+        c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in raw
+    )
 
 
 def device_name(account: Mapping[str, Any], base_url: str) -> str:

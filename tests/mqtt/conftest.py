@@ -111,6 +111,8 @@ async def mqtt_client(
     identifier: str | None = None,
     clean_session: bool | None = None,
     qos: int = 1,
+    username: str | None = None,
+    password: str | None = None,
 ) -> AsyncIterator[aiomqtt.Client]:
     """A client of the broker, subscribed to `topics`."""
     client = aiomqtt.Client(
@@ -119,6 +121,8 @@ async def mqtt_client(
         protocol=protocol,
         identifier=identifier,
         clean_session=clean_session,
+        username=username,
+        password=password,
         timeout=30,
     )
     async with client:
