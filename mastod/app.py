@@ -32,6 +32,7 @@ from mastod.notify.store import NotificationStore
 from mastod.rpc.actions import register_actions, register_paginate
 from mastod.rpc.builtins import register_builtins
 from mastod.rpc.dispatch import Dispatcher
+from mastod.rpc.execute import register_execute
 from mastod.rpc.http import create_rpc_app
 from mastod.rpc.registry import Registry
 from mastod.rpc.subscriptions import events_handler, register_subscriptions
@@ -113,6 +114,12 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
         tasks=tasks,
         health=state.health,
         events=events_handler(hub),
+    )
+    register_execute(
+        app,
+        dispatcher,
+        rpc_token if rpc.require_token else None,
+        allowed_hosts=(*rpc.allowed_hosts, *([rpc.http.host] if rpc.http else [])),
     )
     unix = None
     if rpc.unix_socket is not None:
