@@ -8,7 +8,7 @@ import contextlib
 import shutil
 import socket
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiomqtt
@@ -71,6 +71,7 @@ class Broker:
             self.process = await asyncio.create_subprocess_exec(
                 MOSQUITTO, "-c", str(self.config), stdout=log, stderr=log
             )
+        _STARTED.append(self)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30
         while True:
@@ -92,6 +93,19 @@ class Broker:
 def require_mosquitto() -> None:
     if MOSQUITTO is None:
         pytest.skip(NO_MOSQUITTO)
+
+
+_STARTED: list[Broker] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_broker_left() -> Iterator[None]:
+    """Whatever happens to a test (a timeout included), the brokers it started end."""
+    yield
+    while _STARTED:
+        process = _STARTED.pop().process
+        if process is not None and process.returncode is None:
+            process.kill()
 
 
 @pytest.fixture
