@@ -22,10 +22,16 @@ from mastod.mqtt.connection import Link
 from mastod.mqtt.topics import Topics
 from mastod.notify.hub import Hub
 from mastod.notify.store import MAX_ID_LENGTH
+from mastod.tasks import TaskSet
 
 log = get_logger(__name__)
 
 POSITION_FILE = "mqtt-position"
+# Publishes awaiting the broker's acknowledgement: paho's own in-flight limit (more would
+# wait in its queue), and few enough that a broker outage repeats little (what was in flight
+# is published again, QoS 1 being at-least-once).
+WINDOW = 20
+FIRST = asyncio.FIRST_COMPLETED
 _DROPPED = ""  # the frame the hub sends when this subscriber fell behind
 
 
@@ -79,8 +85,10 @@ FRAMES = MqttFrames()
 
 
 class NotificationPeer:
-    """The hub's subscriber: publishes each frame and waits for the broker's acknowledgement
-    before the next (the hub sends them one at a time), then moves the position."""
+    """The hub's subscriber. Publishes are pipelined (up to `WINDOW` awaiting the broker's
+    acknowledgement, in the order stored: the client sends them in the order they are
+    made); `acknowledge` takes the acknowledgements in that same order and moves the
+    position past each, so it never passes a notification the broker did not take."""
 
     transport = "mqtt"
 
@@ -92,8 +100,10 @@ class NotificationPeer:
         self.qos = qos
         self.position = position
         self.link = link
-        self.failure: aiomqtt.MqttError | None = None
         self.fell_behind = False
+        self.tasks = TaskSet("mqtt.publish")
+        self._inflight: asyncio.Queue[tuple[str, asyncio.Task[None]]] = asyncio.Queue()
+        self._room = asyncio.Semaphore(WINDOW)
 
     async def send(self, frame: str) -> None:
         if frame == _DROPPED:
@@ -101,13 +111,30 @@ class NotificationPeer:
             return
         notification = json.loads(frame)
         topic = self.topics.notification(str(notification.get("type", "")))
-        try:
-            await self.client.publish(topic, frame.encode(), qos=self.qos)
-        except aiomqtt.MqttError as exc:
-            self.failure = exc
-            raise ConnectionError("the broker connection failed") from exc
-        self.position.save(str(notification["id"]))
-        self.link.published += 1
+        await self._room.acquire()
+        publish = self.client.publish(topic, frame.encode(), qos=self.qos)
+        task = self.tasks.spawn(publish, name="mqtt.publish")
+        self._inflight.put_nowait((str(notification["id"]), task))
+
+    async def acknowledge(self) -> None:
+        """Move the position past each publish the broker acknowledged, in order; raises
+        `MqttError` when one failed (the connection is gone)."""
+        while True:
+            notification_id, task = await self._inflight.get()
+            await asyncio.wait({task})
+            if task.cancelled():
+                raise aiomqtt.MqttError("publishing was cancelled")
+            failure = task.exception()
+            if failure is not None:
+                raise failure
+            self.position.save(notification_id)
+            self.link.published += 1
+            self._room.release()
+            self._inflight.task_done()
+
+    async def drain(self) -> None:
+        """Wait until every publish made so far is acknowledged (with `acknowledge` running)."""
+        await self._inflight.join()
 
 
 async def publish_notifications(
@@ -118,13 +145,19 @@ async def publish_notifications(
         peer = NotificationPeer(client, topics, qos, position, link)
         sub_id = hub.subscribe(peer, None, position.last, frames=FRAMES)
         writer = hub.writer(sub_id)
+        acker = peer.tasks.spawn(peer.acknowledge(), name="mqtt.acknowledge")
         try:
-            if writer is not None:
-                await asyncio.wait({writer})
+            await asyncio.wait({acker, *([writer] if writer else [])}, return_when=FIRST)
+            if acker.done():
+                acker.result()  # raises the connection's failure
+            # the writer ended: the hub dropped us (we fell behind), or it is closing
+            drained = peer.tasks.spawn(peer.drain(), name="mqtt.drain")
+            await asyncio.wait({acker, drained}, return_when=FIRST)
+            if acker.done():
+                acker.result()
         finally:
             hub.drop_peer(peer)
-        if peer.failure is not None:
-            raise peer.failure
+            await peer.tasks.cancel()
         if not peer.fell_behind:
             raise aiomqtt.MqttError("the notification subscription ended")
         # the broker is slower than notifications arrive: resume from what it acknowledged
