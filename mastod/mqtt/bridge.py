@@ -23,7 +23,6 @@ from mastod.mqtt import discovery
 from mastod.mqtt.connection import (
     OFFLINE,
     ONLINE,
-    TIMEOUT,
     Link,
     backoff,
     make_client,
@@ -132,8 +131,6 @@ class MqttBridge:
 
     async def _session(self, client: aiomqtt.Client) -> None:
         await client.publish(self.topics.status, ONLINE, qos=1, retain=True)
-        if self.config.discovery:
-            await self._announce(client)
         async with asyncio.TaskGroup() as group:
             group.create_task(
                 publish_notifications(
@@ -143,13 +140,14 @@ class MqttBridge:
             group.create_task(self._publish_state(client))
             group.create_task(self.rpc.serve(client))
 
-    async def _announce(self, client: aiomqtt.Client) -> None:
+    async def _announce(self, client: aiomqtt.Client) -> bool:
+        """Retain the discovery configs; False while the account is not known (they name it)."""
         account = self.account()
         if account is None or not account.get("id"):
             if not self._warned_no_account:
                 self._warned_no_account = True
-                log.warning("mqtt.discovery_skipped", reason="the account is not verified")
-            return
+                log.warning("mqtt.discovery_waiting", reason="the account is not verified")
+            return False
         for topic, payload in discovery.messages(
             account,
             self.base_url,
@@ -157,11 +155,17 @@ class MqttBridge:
             discovery_prefix=self.config.discovery_prefix,
             qos=self.config.qos,
         ):
-            await client.publish(topic, payload.encode(), qos=1, retain=True, timeout=TIMEOUT)
+            await client.publish(topic, payload.encode(), qos=1, retain=True)
+        return True
 
     async def _publish_state(self, client: aiomqtt.Client) -> None:
+        """The state when it changes; the discovery configs first (or once the account is
+        verified, if it was not yet)."""
         last = None
+        announced = not self.config.discovery
         while True:
+            if not announced:
+                announced = await self._announce(client)
             document = {k: v for k, v in self.status().items() if k not in _VOLATILE}
             text = encode(document)
             if text != last:

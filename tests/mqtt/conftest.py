@@ -34,7 +34,12 @@ class Broker:
     """One mosquitto process; `stop()` and `start()` again keep its port and its persisted
     sessions (a restart, as a broker upgrade would do it)."""
 
-    def __init__(self, directory: Path, users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        users: dict[str, str] | None = None,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self.directory = directory
         self.port = free_port()
         self.process: asyncio.subprocess.Process | None = None
@@ -48,6 +53,9 @@ class Broker:
             "log_type error",
             "log_type warning",
         ]
+        if tls is not None:  # (certificate chain, key) in PEM
+            lines += [f"certfile {tls[0]}", f"keyfile {tls[1]}"]
+        self.scheme = "mqtts" if tls else "mqtt"
         if users:
             passwd = directory / "passwd"
             passwd.touch(mode=0o600)
@@ -62,7 +70,7 @@ class Broker:
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
         assert MOSQUITTO is not None
