@@ -92,6 +92,7 @@ class MqttBridge:
             with contextlib.suppress(aiomqtt.MqttError):
                 await client.publish(self.topics.status, OFFLINE, qos=1, retain=True)
         await self.tasks.cancel()
+        self.position.close()
 
     def state(self) -> dict[str, Any]:
         return self.link.as_dict()
