@@ -181,7 +181,7 @@ class MqttConfig:
     password_file: Path | None = None
     # resolved by the loader from password_file, $MASTOD_MQTT_PASSWORD or the credential
     password: str | None = field(default=None, repr=False)
-    client_id: str | None = None  # None: mastod-<host name>
+    client_id: str | None = None  # None: mastod-<host name>-<topic_prefix>
     topic_prefix: str = field(default="mastod", metadata={"check": _check_topic_prefix})
     qos: int = field(default=1, metadata={"min": 0, "max": 2})
     tls: MqttTlsConfig = field(default_factory=MqttTlsConfig)  # used with mqtts://

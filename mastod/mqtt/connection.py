@@ -39,7 +39,12 @@ def backoff(failures: int) -> float:
 
 
 def client_id(config: MqttConfig) -> str:
-    return config.client_id or f"mastod-{socket.gethostname()}"
+    """`mqtt.client_id`, else one per host and topic prefix: two daemons on one host (two
+    profiles) need different prefixes anyway, and a broker disconnects the older of two
+    clients that share an id."""
+    if config.client_id:
+        return config.client_id
+    return f"mastod-{socket.gethostname()}-{config.topic_prefix.replace('/', '_')}"
 
 
 def make_client(config: MqttConfig, protocol: ProtocolVersion, will_topic: str) -> aiomqtt.Client:
