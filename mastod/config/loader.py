@@ -69,6 +69,9 @@ def _mqtt(config: Config, env: Mapping[str, str]) -> MqttConfig | None:
         return None
     if mqtt.password is not None:
         raise ConfigError("mqtt.password", "put the password in mqtt.password_file")
+    ca_file = mqtt.tls.ca_file
+    if ca_file is not None and not os.access(ca_file, os.R_OK):
+        raise ConfigError("mqtt.tls.ca_file", f"cannot read {_text(ca_file)}")
     if mqtt.password_file is not None:
         if mqtt.username is None:
             raise ConfigError("mqtt.username", "required with mqtt.password_file")

@@ -100,8 +100,8 @@ class MqttBridge:
     async def _run(self) -> None:
         failures = 0
         while True:
-            client = make_client(self.config, self._protocol, self.topics.status)
             try:
+                client = make_client(self.config, self._protocol, self.topics.status)
                 async with client:
                     self._client = client
                     self.link.connected(self._protocol)
@@ -113,6 +113,8 @@ class MqttBridge:
                     self._protocol = ProtocolVersion.V311
                     log.info("mqtt.protocol_fallback", protocol=protocol_name(self._protocol))
                     continue
+                self._failed(reason(exc))
+            except OSError as exc:  # the TLS files (checked at start) went missing since
                 self._failed(reason(exc))
             except ExceptionGroup as group:  # from the session's loops
                 lost, bugs = group.split(aiomqtt.MqttError)

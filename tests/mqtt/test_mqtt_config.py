@@ -49,6 +49,7 @@ def test_off_by_default_and_defaults_when_on() -> None:
         ({"tls": {"verify": "no"}}, "mqtt.tls.verify", "true or false"),
         ({"password": SECRET}, "mqtt.password", "password_file"),
         ({"port": 1883}, "mqtt.port", "unknown key"),
+        ({"tls": {"ca_file": "/nonexistent/ca.pem"}}, "mqtt.tls.ca_file", "cannot read"),
     ],
 )
 def test_bad_values_name_their_key(mqtt: dict[str, object], key: str, reason: str) -> None:
