@@ -178,37 +178,14 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
         app.cleanup_ctx.append(unix_ctx)
     app.cleanup_ctx.append(sources_ctx)
     if config.mqtt is not None:
-        app.cleanup_ctx.append(mqtt_context(config, state, hub, dispatcher))
+        from mastod.mqtt.bridge import MqttBridge  # aiomqtt/paho load only when configured
+
+        bridge = MqttBridge.for_daemon(
+            config, hub, dispatcher, status=state.status, account=lambda: state.account
+        )
+        state.mqtt = bridge.state
+        app.cleanup_ctx.append(bridge.context)  # last: it starts from what the others set up
     return Daemon(app=app, state=state, unix=unix, tasks=tasks)
-
-
-def mqtt_context(
-    config: Config, state: DaemonState, hub: Hub, dispatcher: Dispatcher
-) -> Callable[[web.Application], AsyncIterator[None]]:
-    """The MQTT bridge as a cleanup context: after the hub, the account check and the
-    sources, so it starts from what they set up and stops before them."""
-    from mastod.mqtt.bridge import MqttBridge  # aiomqtt/paho load only when configured
-    from mastod.mqtt.publisher import Position
-
-    assert config.mqtt is not None
-    bridge = MqttBridge(
-        config.mqtt,
-        hub=hub,
-        dispatcher=dispatcher,
-        position=Position(config.state_dir),
-        status=state.status,
-        account=lambda: state.account,
-        base_url=config.mastodon.base_url,
-        max_frame_bytes=config.rpc.max_frame_bytes,
-    )
-    state.mqtt = bridge.state
-
-    async def mqtt_ctx(_: web.Application) -> AsyncIterator[None]:
-        await bridge.start()
-        yield
-        await bridge.close()
-
-    return mqtt_ctx
 
 
 def _inherited_unix_socket() -> socket.socket | None:

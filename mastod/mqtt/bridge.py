@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiomqtt
+from aiohttp import web
 from aiomqtt import ProtocolVersion
 
-from mastod.config import MqttConfig
+from mastod.config import Config, MqttConfig
 from mastod.logs import get_logger
 from mastod.mqtt import discovery
 from mastod.mqtt.connection import (
@@ -79,6 +80,35 @@ class MqttBridge:
         self._protocol = ProtocolVersion.V5
         self._client: aiomqtt.Client | None = None
         self._warned_no_account = False
+
+    @classmethod
+    def for_daemon(
+        cls,
+        config: Config,
+        hub: Hub,
+        dispatcher: Dispatcher,
+        *,
+        status: Callable[[], dict[str, Any]],
+        account: Callable[[], Mapping[str, Any] | None],
+    ) -> MqttBridge:
+        assert config.mqtt is not None
+        return cls(
+            config.mqtt,
+            hub=hub,
+            dispatcher=dispatcher,
+            position=Position(config.state_dir),
+            status=status,
+            account=account,
+            base_url=config.mastodon.base_url,
+            max_frame_bytes=config.rpc.max_frame_bytes,
+        )
+
+    async def context(self, _: web.Application) -> AsyncIterator[None]:
+        """The bridge as an aiohttp cleanup context: after the hub, the account check and
+        the sources, so it starts from what they set up and stops before them."""
+        await self.start()
+        yield
+        await self.close()
 
     async def start(self) -> None:
         self.position.begin(self.hub.store.newest_id())
