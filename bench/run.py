@@ -42,6 +42,7 @@ from bench.context import (
 from bench.daemon import start_daemon
 from bench.footprint import import_footprint, import_profile, measure_starts
 from bench.matrix import run_matrix
+from bench.mqtt import MqttSuite
 from bench.procs import Processes, cpu_seconds, peak_rss_mib, rss_mib
 from bench.push import PushSuite
 
@@ -59,7 +60,7 @@ class Suite(Protocol):
     def markdown(self, result: dict[str, Any]) -> list[str]: ...
 
 
-EXTRA_SUITES: list[Suite] = [PushSuite()]
+EXTRA_SUITES: list[Suite] = [PushSuite(), MqttSuite()]
 
 
 # -- profile --------------------------------------------------------------------------------
@@ -149,6 +150,26 @@ def meta(mode: Mode) -> dict[str, Any]:
     }
 
 
+def run_one_suite(name: str, mode: Mode, output: Path, *, profile: bool) -> int:
+    """`--suite NAME`: that suite alone, against an upstream of its own."""
+    suite = next(s for s in EXTRA_SUITES if s.name == name)
+    env = python_env()
+    with (
+        tempfile.TemporaryDirectory(prefix="mastod-bench-") as tmp,
+        Processes().scope() as procs,
+    ):
+        ctx = Context(mode=mode, procs=procs, workdir=Path(tmp), env=env, profile=profile)
+        prime_bytecode(env)
+        start_upstream(ctx)
+        results = {"meta": meta(mode), name: suite.run(ctx)}
+    output.mkdir(parents=True, exist_ok=True)
+    (output / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
+    markdown = "\n".join(suite.markdown(results[name]))
+    (output / f"{name}.md").write_text(markdown + "\n")
+    print(markdown)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -159,8 +180,15 @@ def main(argv: list[str] | None = None) -> int:
         "--output", type=Path, default=RESULTS, help="directory for latest.json and latest.md"
     )
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
+    parser.add_argument(
+        "--suite",
+        choices=[s.name for s in EXTRA_SUITES],
+        help="run only this suite (results in DIR/<suite>.json and .md)",
+    )
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
+    if args.suite:
+        return run_one_suite(args.suite, mode, args.output, profile=not args.no_profile)
     began = time.perf_counter()
 
     def log(message: str) -> None:

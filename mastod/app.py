@@ -37,6 +37,7 @@ from mastod.reload import Reloader
 from mastod.rpc.actions import register_actions, register_paginate
 from mastod.rpc.builtins import register_builtins
 from mastod.rpc.dispatch import Dispatcher
+from mastod.rpc.execute import register_execute
 from mastod.rpc.http import BEARER, create_rpc_app
 from mastod.rpc.registry import Registry
 from mastod.rpc.subscriptions import events_handler, register_subscriptions
@@ -63,6 +64,7 @@ class DaemonState:
     store_problem: Callable[[], str | None] = lambda: None  # the notification store's fault
     # each says what is wrong in a few words, or None: `/health` lists them and says "degraded"
     problems: list[Callable[[], str | None]] = field(default_factory=list)
+    mqtt: Callable[[], dict[str, Any]] | None = None  # the MQTT bridge's link, when configured
 
     def health(self) -> dict[str, Any]:
         problems = [p for p in (check() for check in self.problems) if p is not None]
@@ -92,6 +94,7 @@ class DaemonState:
             "notifications": notifications,
             "store": self.store_problem() or "ok",
             "subscribers": self.subscribers(),
+            **({"mqtt": self.mqtt()} if self.mqtt is not None else {}),
         }
 
 
@@ -145,6 +148,13 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
         health=state.health,
         events=events_handler(hub),
     )
+    bearer = app[BEARER]
+    register_execute(
+        app,
+        dispatcher,
+        lambda: bearer.token,  # follows a reload (SIGHUP), as the /rpc check does
+        allowed_hosts=(*rpc.allowed_hosts, *([rpc.http.host] if rpc.http else [])),
+    )
     unix = None
     if rpc.unix_socket is not None:
         unix = UnixServer(rpc.unix_socket, dispatcher, tasks=tasks)
@@ -194,6 +204,14 @@ def build(config: Config, *, rpc_token: str | None) -> Daemon:
     if unix is not None:
         app.cleanup_ctx.append(unix_ctx)
     app.cleanup_ctx.append(sources_ctx)
+    if config.mqtt is not None:
+        from mastod.mqtt.bridge import MqttBridge  # aiomqtt/paho load only when configured
+
+        bridge = MqttBridge.for_daemon(
+            config, hub, dispatcher, status=state.status, account=lambda: state.account.info
+        )
+        state.mqtt = bridge.state
+        app.cleanup_ctx.append(bridge.context)  # last: it starts from what the others set up
     return Daemon(
         app=app, state=state, unix=unix, tasks=tasks, client=client, dispatcher=dispatcher
     )

@@ -17,6 +17,7 @@ from mastod.config import (
     Config,
     ConfigError,
     HttpConfig,
+    MqttConfig,
     default_config_path,
     load_config,
     load_or_create_rpc_token,
@@ -509,7 +510,7 @@ def dotted_fields(cls: Any, prefix: str = "") -> list[str]:
         keys.append(key)
         inner = [t for t in (hints[f.name], *typing.get_args(hints[f.name])) if t is not type(None)]
         section = next((t for t in inner if dataclasses.is_dataclass(t)), None)
-        if section is not None:
+        if section is not None and f.default is not None:  # an off-by-default section: below
             keys.extend(dotted_fields(section, key + "."))
     return keys
 
@@ -526,6 +527,31 @@ def test_example_names_every_field() -> None:
             node = node[part]
     assert missing == []
     assert "rpc.http.port" in dotted_fields(Config)
+
+
+def test_example_shows_the_mqtt_section_commented_out(tmp_path: Path) -> None:
+    lines = EXAMPLE.read_text().splitlines()
+    start = lines.index("#mqtt:")
+    block = [lines[start]]
+    for line in lines[start + 1 :]:
+        if not line.startswith("#  "):
+            break
+        block.append(line)
+    section = yaml.safe_load("\n".join(line[1:] for line in block))
+    missing = [
+        k for k in dotted_fields(MqttConfig) if k != "password" and not _has(section["mqtt"], k)
+    ]
+    assert missing == []
+    config = load(tmp_path, BASE + "\n".join(line[1:] for line in block))
+    assert config.mqtt == MqttConfig()
+
+
+def _has(node: Any, key: str) -> bool:
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def test_example_comments_every_value() -> None:

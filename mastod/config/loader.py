@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from mastod.config.model import Config, ConfigError
+from mastod.config.model import Config, ConfigError, MqttConfig
 
 
 def load_config(
@@ -63,7 +63,29 @@ def load_config(
         else:
             token = _env_secret(env, "NGROK_AUTHTOKEN", "ngrok-auth-token", "ngrok.auth_token")
         ngrok = dataclasses.replace(ngrok, auth_token=token)
-    return dataclasses.replace(config, mastodon=mastodon, ngrok=ngrok)
+    return dataclasses.replace(config, mastodon=mastodon, ngrok=ngrok, mqtt=_mqtt(config, env))
+
+
+def _mqtt(config: Config, env: Mapping[str, str]) -> MqttConfig | None:
+    """The `mqtt` section with its password resolved: `mqtt.password_file`, else
+    `$MASTOD_MQTT_PASSWORD`, else the systemd credential `mqtt-password`."""
+    mqtt = config.mqtt
+    if mqtt is None:
+        return None
+    if mqtt.password is not None:
+        raise ConfigError("mqtt.password", "put the password in mqtt.password_file")
+    ca_file = mqtt.tls.ca_file
+    if ca_file is not None and not os.access(ca_file, os.R_OK):
+        raise ConfigError("mqtt.tls.ca_file", f"cannot read {_text(ca_file)}")
+    if mqtt.password_file is not None:
+        if mqtt.username is None:
+            raise ConfigError("mqtt.username", "required with mqtt.password_file")
+        password = _read_secret(mqtt.password_file, "mqtt.password_file", 0o004)
+    elif mqtt.username is not None:
+        password = _env_secret(env, "MASTOD_MQTT_PASSWORD", "mqtt-password", "mqtt.password")
+    else:
+        password = None  # MQTT sends no password without a user name
+    return dataclasses.replace(mqtt, password=password)
 
 
 def load_or_create_rpc_token(path: Path) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from mastod.net import normalize_url
 from mastod.paths import default_socket_path, default_state_dir
@@ -15,6 +16,7 @@ NotificationSource = Literal["auto", "push", "streaming", "none"]
 PushPolicy = Literal["all", "followed", "follower", "none"]
 LogFormat = Literal["auto", "console", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
+Visibility = Literal["public", "unlisted", "private", "direct"]
 
 DEFAULT_NOTIFICATION_TYPES: tuple[str, ...] = (
     "mention",
@@ -150,6 +152,49 @@ class NgrokConfig:
     region: str | None = None
 
 
+def _check_mqtt_url(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ValueError("must be an mqtt:// or mqtts:// URL") from None
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError("must be an mqtt:// or mqtts:// URL with a host, like mqtt://localhost")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not contain credentials (use mqtt.username, mqtt.password_file)")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("must be only scheme, host and port")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _check_topic_prefix(value: str) -> str:
+    if any(c in value for c in "+#\0") or value.startswith("/") or value.endswith("/"):
+        raise ValueError("must be a topic without wildcards (+, #) or a leading/trailing /")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class MqttTlsConfig:
+    ca_file: Path | None = None  # None: the system's certificate authorities
+    verify: bool = True  # check the broker's certificate and host name
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    url: str = field(default="mqtt://localhost:1883", metadata={"check": _check_mqtt_url})
+    username: str | None = None
+    password_file: Path | None = None
+    # resolved by the loader from password_file, $MASTOD_MQTT_PASSWORD or the credential
+    password: str | None = field(default=None, repr=False)
+    client_id: str | None = None  # None: mastod-<host name>-<topic_prefix>
+    topic_prefix: str = field(default="mastod", metadata={"check": _check_topic_prefix})
+    qos: int = field(default=1, metadata={"min": 0, "max": 2})
+    tls: MqttTlsConfig = field(default_factory=MqttTlsConfig)  # used with mqtts://
+    discovery: bool = True  # Home Assistant MQTT discovery
+    discovery_prefix: str = field(default="homeassistant", metadata={"check": _check_topic_prefix})
+    notify_visibility: Visibility = "unlisted"  # of statuses posted by the notify entity
+
+
 @dataclass(frozen=True, slots=True)
 class MediaConfig:
     # Directories whose files a caller may name in file parameters; empty: inline content only.
@@ -173,6 +218,7 @@ class Config:
     media: MediaConfig = field(default_factory=MediaConfig)
     state_dir: Path = field(default_factory=default_state_dir)
     log: LogConfig = field(default_factory=LogConfig)
+    mqtt: MqttConfig | None = None  # the MQTT bridge, off by default
 
 
 class ConfigError(Exception):

@@ -40,6 +40,10 @@ NEEDS_CONNECTION_TEXT = (
     "Subscriptions need a connection: use the WebSocket (GET /rpc), "
     "Server-Sent Events (GET /events) or the Unix socket"
 )
+MQTT_DELIVERS_TEXT = (
+    "Subscriptions are not needed over MQTT: notifications are published on "
+    "<prefix>/notification/<type>"
+)
 ALTERNATIVES = ["websocket GET /rpc", "sse GET /events", "unix socket"]
 KEEPALIVE = 15.0  # seconds between SSE comment lines
 _POLL = 1.0  # how often an SSE stream checks that its client is still there
@@ -52,6 +56,8 @@ def register_subscriptions(registry: Registry, hub: Hub) -> None:
         peer = current_peer.get()
         if not isinstance(peer, PushPeer):
             transport = None if peer is None else peer.transport
+            if transport == "mqtt":
+                raise RpcFault(NEEDS_CONNECTION, MQTT_DELIVERS_TEXT, {"transport": transport})
             data = {"transport": transport, "use": ALTERNATIVES}
             raise RpcFault(NEEDS_CONNECTION, NEEDS_CONNECTION_TEXT, data)
         return peer
