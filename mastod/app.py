@@ -11,6 +11,7 @@ telling systemd each step. SIGHUP reloads what can change without a restart (`re
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -277,6 +278,12 @@ async def _start(daemon: Daemon, runner: web.AppRunner, config: Config) -> None:
         site = GuardedSite(
             runner, http.host, http.port, read_timeout=http.read_timeout, label="rpc.http"
         )
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # asyncio's own text repeats the address
+            reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc)
+            where = f"{http.host}:{http.port} (rpc.http)"
+            raise RuntimeError(f"cannot listen on {where}: {reason}") from None
+
         daemon.state.listeners["http"] = site.name
     daemon.state.ready = True

@@ -9,7 +9,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,20 @@ class Daemon:
         answer = json.loads(await asyncio.wait_for(reader.readline(), 10))
         writer.close()
         return answer
+
+    async def status_when(
+        self, condition: Callable[[dict[str, Any]], bool], timeout: float = 20.0
+    ) -> dict[str, Any]:
+        """The daemon's `status` once `condition` holds for it (polled)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            status: dict[str, Any] = (await self.call("status"))["result"]
+            if condition(status):
+                return status
+            if loop.time() > deadline:
+                raise AssertionError(f"status never got there within {timeout}s: {status}")
+            await asyncio.sleep(0.05)
 
     async def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.proc.returncode is None:

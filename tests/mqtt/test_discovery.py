@@ -114,7 +114,7 @@ async def test_the_bridge_announces_one_device_home_assistant_accepts(
     rpc, runner = await start_daemon(tmp_path, upstream.url, {"mqtt": mqtt})
     try:
         await wait_for(lambda: rpc.daemon.state.status()["mqtt"]["state"] == "connected")
-        me = rpc.daemon.state.account
+        me = rpc.daemon.state.account.info
         assert me is not None
         configs: dict[str, dict[str, Any]] = {}
         async with mqtt_client(broker, "ha/#") as client:
