@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from mastod.logs import get_logger
 
@@ -151,7 +152,7 @@ class GuardedSite(web.BaseSite):
 
     @property
     def name(self) -> str:
-        return f"http://{self._host}:{self.port}"
+        return str(URL.build(scheme="http", host=self._host, port=self.port))
 
     @property
     def port(self) -> int:

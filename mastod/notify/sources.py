@@ -18,7 +18,7 @@ from mastod.notify.store import NotificationStore
 from mastod.notify.streaming import StreamingSource
 from mastod.tasks import TaskSet
 
-CATCH_UP_SPACING = 1.0  # seconds between two push-triggered catch-up runs
+CATCH_UP_SPACING = 0.25  # seconds between two push-triggered catch-up runs
 
 if TYPE_CHECKING:  # the push stack (cryptography, http_ece, pyngrok: ~9 MiB) loads on demand
     from mastod.push.decrypt import PushPayload
