@@ -14,6 +14,7 @@ kept-alive connection (`deadline_middleware`); how long an idle one is kept is a
 from __future__ import annotations
 
 import asyncio
+import resource
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,6 +29,9 @@ log = get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CAP_LOG_INTERVAL = 60.0
+# Descriptors left to everything but a capped listener: RPC clients, the store, upstream
+# connections, the daemon's own files.
+DESCRIPTOR_RESERVE = 128
 
 
 class _Guarded(asyncio.Protocol):
@@ -142,7 +146,9 @@ class GuardedSite(web.BaseSite):
         self._host = host
         self._port = port
         self.read_timeout = read_timeout
-        self.max_connections = max_connections
+        self.max_connections = (
+            None if max_connections is None else descriptor_budget(max_connections, label)
+        )
         self.label = label
         self.open: set[_Guarded] = set()
         self.refused = 0
@@ -198,3 +204,32 @@ class GuardedSite(web.BaseSite):
         if capped is not None and cap is not None and len(self.open) < max(1, cap // 2):
             log.info("listener.connections_below_cap", listener=self.label)
             self._capped_since = None
+
+
+def descriptor_budget(wanted: int, label: str) -> int:
+    """How many connections a capped listener may hold: `wanted`, unless the process's
+    descriptor limit would then not leave DESCRIPTOR_RESERVE for the rest of the daemon. The
+    soft limit is raised towards the hard one first (as much as that allows)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = wanted + DESCRIPTOR_RESERVE
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return wanted
+    raised = need if hard == resource.RLIM_INFINITY else min(hard, need)
+    if raised > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):
+            pass
+    if soft >= need:
+        return wanted
+    allowed = max(1, soft - DESCRIPTOR_RESERVE)
+    log.warning(
+        "listener.cap_lowered",
+        listener=label,
+        max_connections=wanted,
+        allowed=allowed,
+        descriptor_limit=soft,
+        reason="the descriptor limit (LimitNOFILE=) leaves too few for the rest of the daemon",
+    )
+    return allowed
