@@ -60,6 +60,7 @@ class PushService:
         self.receiver: PushReceiver | None = None
         self._secret: str | None = None
         self._runner: web.AppRunner | None = None
+        self._site: GuardedSite | None = None
         self._listener: str | None = None
         self._phase = "not started"
 
@@ -125,7 +126,7 @@ class PushService:
             reason = f"webhook cannot listen on {webhook.host}:{webhook.port}: {exc.strerror}"
             self._phase = f"error: {reason}"
             raise PushSetupError(reason) from None
-        self._runner = runner
+        self._runner, self._site = runner, site
         self._listener = f"{webhook.host}:{webhook.port}"
         log.info("push.listening", address=self._listener)
         url = await self.tunnel.start()
@@ -142,12 +143,12 @@ class PushService:
         await self.tunnel.close()
         if self._runner is not None:
             await self._runner.cleanup()
-            self._runner = None
+            self._runner = self._site = None
         self._phase = "stopped"
 
     def state(self) -> dict[str, Any]:
         """For `status`: never holds a secret (the public URL is shown without our path)."""
-        subscription, receiver = self.subscription, self.receiver
+        subscription, receiver, site = self.subscription, self.receiver, self._site
         return {
             "source": "push",
             "state": self._phase,
@@ -161,6 +162,11 @@ class PushService:
                 "accepted": receiver.accepted if receiver else 0,
                 "rejected": receiver.rejected if receiver else 0,
                 "replayed": receiver.replayed if receiver else 0,
+            },
+            # connections the listener closed: refused at its cap, too slow with a request
+            "connections": {
+                "refused": site.refused if site else 0,
+                "timed_out": site.timed_out if site else 0,
             },
         }
 

@@ -90,6 +90,7 @@ async def test_start_push_close(
         "subscription_id": "1",
         "standard": True,
         "pushes": {"accepted": 2, "rejected": 0, "replayed": 0},
+        "connections": {"refused": 0, "timed_out": 0},
     }
     text = json.dumps(state)
     assert secret not in text

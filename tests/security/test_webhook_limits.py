@@ -129,8 +129,9 @@ async def test_slow_connections_are_closed(strict: Hooked, partial: bytes) -> No
     await writer.drain()
     assert await closed_by_server(reader) == b""  # closed, and nothing was answered
     writer.close()
-    accepted = (await strict.status())["notifications"]["pushes"]["accepted"]
-    assert accepted == 0
+    notifications = (await strict.status())["notifications"]
+    assert notifications["pushes"]["accepted"] == 0
+    assert notifications["connections"]["timed_out"] == 1
 
 
 @pytest.mark.parametrize("then", [b"", b"GET / HTTP/1.1\r\nHost: x\r\n"], ids=["idle", "slow"])
@@ -168,6 +169,7 @@ async def test_at_the_cap_new_connections_are_closed_and_the_rest_works(capped: 
     await until(lambda: bool(capped.delivered()), "the push delivered")
     status = await capped.status()
     assert status["notifications"]["pushes"]["accepted"] == 1
+    assert status["notifications"]["connections"]["refused"] >= 1
     for _, idle_writer in idle[1:]:
         idle_writer.close()
 
