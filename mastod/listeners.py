@@ -8,7 +8,8 @@ flood can never take the descriptors the rest of the daemon needs. The app marks
 a request has fully arrived with `request_read` (its handlers read the body themselves).
 After an answer, the deadline starts again with the first byte of the next request on a
 kept-alive connection (`deadline_middleware`); how long an idle one is kept is aiohttp's
-`keepalive_timeout`, which closes it only between requests.
+`keepalive_timeout`, which closes it only between requests. An `anonymous` site sends no
+`Server` header, not even on the error pages aiohttp writes itself.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, cast
 
 from aiohttp import web
+from aiohttp.http import SERVER_SOFTWARE
 from yarl import URL
 
 from mastod.logs import get_logger
@@ -54,6 +56,8 @@ class _Guarded(asyncio.Protocol):
         self.inner = self._make()
         _GUARDS[self.inner] = self
         self.arm()
+        if self._site.anonymous:  # a proxy that forwards all but its writes (duck-typed)
+            transport = cast(asyncio.Transport, _Anonymous(transport))
         self.inner.connection_made(transport)
 
     def arm(self) -> None:
@@ -102,6 +106,32 @@ class _Guarded(asyncio.Protocol):
             self.inner.connection_lost(exc)
 
 
+_SERVER_LINE = f"\r\nServer: {SERVER_SOFTWARE}\r\n".encode()
+
+
+class _Anonymous:
+    """The transport as aiohttp sees it on an anonymous site: the head of every answer loses
+    the `Server` line aiohttp adds (its own 400 pages included, which no app hook sees)."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._transport.write(_without_server(data))
+
+    def writelines(self, lines: Iterable[bytes | bytearray | memoryview]) -> None:
+        self._transport.write(_without_server(b"".join(lines)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def _without_server(data: bytes | bytearray | memoryview) -> bytes | bytearray | memoryview:
+    if data[:5] != b"HTTP/":  # a body, or the rest of one
+        return data
+    return bytes(data).replace(_SERVER_LINE, b"\r\n", 1)
+
+
 # aiohttp's protocol -> its guard, while the connection is open (the protocol is slotted:
 # no attribute, no weak reference)
 _GUARDS: dict[Any, _Guarded] = {}
@@ -140,6 +170,7 @@ class GuardedSite(web.BaseSite):
         read_timeout: float,
         max_connections: int | None = None,
         label: str = "listener",
+        anonymous: bool = False,
         backlog: int = 128,
     ) -> None:
         super().__init__(runner, backlog=backlog)
@@ -150,6 +181,7 @@ class GuardedSite(web.BaseSite):
             None if max_connections is None else descriptor_budget(max_connections, label)
         )
         self.label = label
+        self.anonymous = anonymous
         self.open: set[_Guarded] = set()
         self.refused = 0
         self.timed_out = 0

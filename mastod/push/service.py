@@ -118,6 +118,7 @@ class PushService:
             read_timeout=webhook.read_timeout,
             max_connections=webhook.max_connections,
             label="webhook",
+            anonymous=True,  # the internet need not learn which software and version answer
         )
         try:
             await site.start()

@@ -152,6 +152,14 @@ async def test_no_server_header(strict: Hooked) -> None:
         assert reply.status in (201, 404)
         assert "server" not in reply.headers, reply.headers
     http.close()
+    for garbage in (b"GARBAGE\r\n\r\n", b"POST / HTTP/1.1\r\nContent-Length: zz\r\n\r\n"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", strict.port)
+        writer.write(garbage)  # answered by aiohttp's own error page, past every app hook
+        answer = await closed_by_server(reader)
+        writer.close()
+        assert answer.startswith(b"HTTP/1."), answer
+        assert b" 400 " in answer[:20], answer
+        assert b"\r\nserver:" not in answer.lower(), answer
 
 
 async def test_at_the_cap_new_connections_are_closed_and_the_rest_works(capped: Hooked) -> None:
