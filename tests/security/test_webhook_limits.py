@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,19 +28,10 @@ from mastod.sandbox.webpush import build_push
 from tests.fuzz.clients import LineClient, RawHttp
 from tests.fuzz.rig import Rig, request, running_daemon
 from tests.security.proc import free_port
+from tests.waiting import closed_by_server, until
 
 CAP = 4
 LIST = "/api/v1/notifications"
-
-
-async def until(predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Wait for a condition (polling; `timeout` only turns a hang into a failure)."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"not reached: {what}") from None
 
 
 @dataclass
@@ -104,14 +95,6 @@ async def strict(tmp_path: Path) -> AsyncIterator[Hooked]:
 async def capped(tmp_path: Path) -> AsyncIterator[Hooked]:
     async for hooked in start(tmp_path, max_connections=CAP, read_timeout=120):
         yield hooked
-
-
-async def closed_by_server(reader: asyncio.StreamReader) -> bytes:
-    """What the server sent before closing the connection (reset counts as closed)."""
-    try:
-        return await asyncio.wait_for(reader.read(), 30)
-    except ConnectionResetError:
-        return b""
 
 
 @pytest.mark.parametrize(
