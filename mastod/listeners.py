@@ -8,17 +8,21 @@ flood can never take the descriptors the rest of the daemon needs. The app marks
 a request has fully arrived with `request_read` (its handlers read the body themselves).
 After an answer, the deadline starts again with the first byte of the next request on a
 kept-alive connection (`deadline_middleware`); how long an idle one is kept is aiohttp's
-`keepalive_timeout`, which closes it only between requests.
+`keepalive_timeout`, which closes it only between requests. An `anonymous` site sends no
+`Server` header, not even on the error pages aiohttp writes itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import resource
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, cast
 
 from aiohttp import web
+from aiohttp.http import SERVER_SOFTWARE
+from yarl import URL
 
 from mastod.logs import get_logger
 
@@ -27,6 +31,9 @@ log = get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CAP_LOG_INTERVAL = 60.0
+# Descriptors left to everything but a capped listener: RPC clients, the store, upstream
+# connections, the daemon's own files.
+DESCRIPTOR_RESERVE = 128
 
 
 class _Guarded(asyncio.Protocol):
@@ -49,6 +56,8 @@ class _Guarded(asyncio.Protocol):
         self.inner = self._make()
         _GUARDS[self.inner] = self
         self.arm()
+        if self._site.anonymous:  # a proxy that forwards all but its writes (duck-typed)
+            transport = cast(asyncio.Transport, _Anonymous(transport))
         self.inner.connection_made(transport)
 
     def arm(self) -> None:
@@ -97,6 +106,32 @@ class _Guarded(asyncio.Protocol):
             self.inner.connection_lost(exc)
 
 
+_SERVER_LINE = f"\r\nServer: {SERVER_SOFTWARE}\r\n".encode()
+
+
+class _Anonymous:
+    """The transport as aiohttp sees it on an anonymous site: the head of every answer loses
+    the `Server` line aiohttp adds (its own 400 pages included, which no app hook sees)."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._transport.write(_without_server(data))
+
+    def writelines(self, lines: Iterable[bytes | bytearray | memoryview]) -> None:
+        self._transport.write(_without_server(b"".join(lines)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def _without_server(data: bytes | bytearray | memoryview) -> bytes | bytearray | memoryview:
+    if data[:5] != b"HTTP/":  # a body, or the rest of one
+        return data
+    return bytes(data).replace(_SERVER_LINE, b"\r\n", 1)
+
+
 # aiohttp's protocol -> its guard, while the connection is open (the protocol is slotted:
 # no attribute, no weak reference)
 _GUARDS: dict[Any, _Guarded] = {}
@@ -135,14 +170,18 @@ class GuardedSite(web.BaseSite):
         read_timeout: float,
         max_connections: int | None = None,
         label: str = "listener",
+        anonymous: bool = False,
         backlog: int = 128,
     ) -> None:
         super().__init__(runner, backlog=backlog)
         self._host = host
         self._port = port
         self.read_timeout = read_timeout
-        self.max_connections = max_connections
+        self.max_connections = (
+            None if max_connections is None else descriptor_budget(max_connections, label)
+        )
         self.label = label
+        self.anonymous = anonymous
         self.open: set[_Guarded] = set()
         self.refused = 0
         self.timed_out = 0
@@ -151,7 +190,7 @@ class GuardedSite(web.BaseSite):
 
     @property
     def name(self) -> str:
-        return f"http://{self._host}:{self.port}"
+        return str(URL.build(scheme="http", host=self._host, port=self.port))
 
     @property
     def port(self) -> int:
@@ -197,3 +236,32 @@ class GuardedSite(web.BaseSite):
         if capped is not None and cap is not None and len(self.open) < max(1, cap // 2):
             log.info("listener.connections_below_cap", listener=self.label)
             self._capped_since = None
+
+
+def descriptor_budget(wanted: int, label: str) -> int:
+    """How many connections a capped listener may hold: `wanted`, unless the process's
+    descriptor limit would then not leave DESCRIPTOR_RESERVE for the rest of the daemon. The
+    soft limit is raised towards the hard one first (as much as that allows)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = wanted + DESCRIPTOR_RESERVE
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return wanted
+    raised = need if hard == resource.RLIM_INFINITY else min(hard, need)
+    if raised > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):
+            pass
+    if soft >= need:
+        return wanted
+    allowed = max(1, soft - DESCRIPTOR_RESERVE)
+    log.warning(
+        "listener.cap_lowered",
+        listener=label,
+        max_connections=wanted,
+        allowed=allowed,
+        descriptor_limit=soft,
+        reason="the descriptor limit (LimitNOFILE=) leaves too few for the rest of the daemon",
+    )
+    return allowed

@@ -37,6 +37,9 @@ _SECRET_IN_TEXT = re.compile(
 
 _secrets: set[str] = set()
 _scoped: collections.Counter[str] = collections.Counter()
+# A caller's "token" shorter than this is no credential, and masking it (a letter, say)
+# would blank every log line while its call runs.
+_MIN_SCOPED = 8
 _secrets_pattern: re.Pattern[str] | None = None
 _secrets_lock = threading.Lock()
 _handler: logging.Handler | None = None
@@ -55,7 +58,7 @@ def register_secret(value: str | None) -> None:
 def secret_registered(value: str | None) -> Iterator[None]:
     """Never log `value` while the block runs (a per-call token: masked for the call's
     lifetime, then forgotten, so the set of secrets does not grow with every caller)."""
-    if not value:
+    if not value or len(value) < _MIN_SCOPED:
         yield
         return
     with _secrets_lock:

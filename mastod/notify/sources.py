@@ -22,7 +22,7 @@ from mastod.notify.streaming import StreamingSource
 from mastod.notify.sweep import SweepFailures, fetch_missing, sweep
 from mastod.tasks import TaskSet
 
-CATCH_UP_SPACING = 1.0  # seconds between two push-triggered catch-up runs
+CATCH_UP_SPACING = 0.25  # seconds between two push-triggered catch-up runs
 
 if TYPE_CHECKING:  # the push stack (cryptography, http_ece, pyngrok) loads only when used
     from mastod.push.decrypt import PushPayload

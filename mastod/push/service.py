@@ -60,6 +60,7 @@ class PushService:
         self.receiver: PushReceiver | None = None
         self._secret: str | None = None
         self._runner: web.AppRunner | None = None
+        self._site: GuardedSite | None = None
         self._listener: str | None = None
         self._phase = "not started"
 
@@ -118,6 +119,7 @@ class PushService:
             read_timeout=webhook.read_timeout,
             max_connections=webhook.max_connections,
             label="webhook",
+            anonymous=True,  # the internet need not learn which software and version answer
         )
         try:
             await site.start()
@@ -126,7 +128,7 @@ class PushService:
             reason = f"webhook cannot listen on {webhook.host}:{webhook.port}: {exc.strerror}"
             self._phase = f"error: {reason}"
             raise PushSetupError(reason) from None
-        self._runner = runner
+        self._runner, self._site = runner, site
         self._listener = f"{webhook.host}:{webhook.port}"
         log.info("push.listening", address=self._listener)
         url = await self.tunnel.start()
@@ -143,12 +145,12 @@ class PushService:
         await self.tunnel.close()
         if self._runner is not None:
             await self._runner.cleanup()
-            self._runner = None
+            self._runner = self._site = None
         self._phase = "stopped"
 
     def state(self) -> dict[str, Any]:
         """For `status`: never holds a secret (the public URL is shown without our path)."""
-        subscription, receiver = self.subscription, self.receiver
+        subscription, receiver, site = self.subscription, self.receiver, self._site
         skew = receiver.skew if receiver else None
         return {
             "source": "push",
@@ -167,6 +169,11 @@ class PushService:
             },
             # the offset of the current skew episode (from the pushes' `exp`), None if none
             "clock_skew_s": None if skew is None else round(skew),
+            # connections the listener closed: refused at its cap, too slow with a request
+            "connections": {
+                "refused": site.refused if site else 0,
+                "timed_out": site.timed_out if site else 0,
+            },
         }
 
     def recheck(self) -> None:

@@ -4,7 +4,7 @@ Every other method and path (`/rpc`, `/health`, `GET /push/<secret>`, a wrong se
 empty 404, and the secret is compared in constant time. A body over the limit gets 413 (a
 real Mastodon push is a few hundred bytes, far below any sane limit). Its listener
 (`GuardedSite`) holds a connection only while a request arrives in time, caps how many are
-open, and no answer names the software (no `Server` header).
+open, and no answer names the software (no `Server` header: `GuardedSite(anonymous=True)`).
 
 A push at the right path is acknowledged with 201 at once, before anything is checked, and
 handed to `handler` in the background (`TaskSet.spawn`). Mastodon deletes a subscription when
@@ -67,7 +67,6 @@ def create_webhook_app(
         handler_args={"auto_decompress": False},
         middlewares=[deadline_middleware],
     )
-    app.on_response_prepare.append(_anonymous)
 
     async def receive(request: web.Request) -> web.Response:
         given = request.rel_url.raw_path.encode("utf-8", "replace")
@@ -92,11 +91,6 @@ def create_webhook_app(
 
     app.router.add_route("*", "/{tail:.*}", receive)
     return app
-
-
-async def _anonymous(_: web.Request, response: web.StreamResponse) -> None:
-    """No `Server` header: the internet need not learn which software and version answer."""
-    response.headers.popall("Server", None)
 
 
 def _too_large(request: web.Request, limit: int) -> web.Response:

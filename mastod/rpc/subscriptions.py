@@ -161,6 +161,10 @@ def events_handler(hub: Hub, *, keepalive: float = KEEPALIVE) -> Handler:
 
     async def events(request: web.Request) -> web.StreamResponse:
         types = _query_types(request.query.getall("types", []))
+        try:
+            _types(None if types is None else sorted(types))
+        except InvalidParams as exc:  # the same check as subscribe's
+            return web.json_response({"error": str(exc)}, status=400)
         since = request.headers.get("Last-Event-ID") or request.query.get("since_id") or None
         if since is not None and len(since) > MAX_ID_LENGTH:
             return web.json_response({"error": "since_id is too long"}, status=400)

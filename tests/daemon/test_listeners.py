@@ -11,13 +11,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.daemon.conftest import Upstream, free_port, start_daemon, write_config
-
-
-async def closed_by_server(reader: asyncio.StreamReader) -> bytes:
-    try:
-        return await asyncio.wait_for(reader.read(), 30)
-    except ConnectionResetError:
-        return b""
+from tests.waiting import closed_by_server
 
 
 async def test_slow_requests_are_cut_and_long_streams_are_not(

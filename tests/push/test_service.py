@@ -91,6 +91,7 @@ async def test_start_push_close(
         "standard": True,
         "pushes": {"accepted": 2, "rejected": 0, "replayed": 0, "clock_skewed": 0},
         "clock_skew_s": None,
+        "connections": {"refused": 0, "timed_out": 0},
     }
     text = json.dumps(state)
     assert secret not in text

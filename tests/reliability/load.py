@@ -219,8 +219,8 @@ async def _raw(client: RpcClient, text: str) -> dict[str, Any]:
         message = await client.ws.receive(timeout=CALL_TIMEOUT)
         return dict(json.loads(message.data))
     assert isinstance(client, HttpClient)
-    headers = {"Content-Type": "application/json"}  # POST /rpc refuses other types (415)
-    async with client.session.post(client.url, data=text.encode(), headers=headers) as response:
+    json_type = {"Content-Type": "application/json"}
+    async with client.session.post(client.url, data=text.encode(), headers=json_type) as response:
         return dict(await response.json(content_type=None))
 
 

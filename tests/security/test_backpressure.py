@@ -9,7 +9,7 @@ import asyncio
 import base64
 import json
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +19,9 @@ import pytest
 from mastod.rpc.dispatch import MAX_IN_FLIGHT
 from tests.fuzz.clients import LineClient, RawHttp
 from tests.fuzz.rig import RPC_TOKEN, Rig, request, running_daemon
+from tests.waiting import until
 
 STATUS_PATH = "/api/v1/statuses/"
-
-
-async def until(predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Wait for a condition (polling; `timeout` only turns a hang into a failure)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
-    assert predicate(), what
 
 
 @pytest.fixture

@@ -257,3 +257,20 @@ async def test_a_batch_of_uploads_keeps_the_ordinary_limit(small_frames: Rig) ->
     assert refused["error"]["code"] == -32600
     client.close()
     assert uploads_sent(small_frames) == 0
+
+
+async def test_the_credentials_directory_is_refused_even_when_listed(
+    tmp_path: Path, uploads: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """systemd's LoadCredential= files (the ngrok and Mastodon tokens) live there."""
+    credentials = uploads / "credentials"
+    credentials.mkdir()
+    (credentials / "ngrok-auth-token").write_text("a-credential")
+    (uploads / "fine.png").write_bytes(PNG)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
+    async with running_daemon(tmp_path, media={"upload_dirs": [str(uploads)]}) as rig:
+        refused = await call(rig, "upload_media", {"file": str(credentials / "ngrok-auth-token")})
+        served = await call(rig, "upload_media", {"file": str(uploads / "fine.png")})
+    assert refused["error"]["code"] == INVALID_PARAMS
+    assert "no such file, permission denied, or not a regular file" in refused["error"]["message"]
+    assert "result" in served

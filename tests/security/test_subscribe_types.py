@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from mastod.config import NOTIFICATION_TYPES
-from tests.fuzz.clients import LineClient
-from tests.fuzz.rig import request, running_daemon
+from tests.fuzz.clients import LineClient, RawHttp
+from tests.fuzz.rig import RPC_TOKEN, request, running_daemon
 
 
 @pytest.mark.parametrize("types", [["mentions"], ["mention", "favorite"], ["MENTION"], [""]])
@@ -26,3 +26,13 @@ async def test_unknown_types_are_refused(tmp_path: Path, types: list[str]) -> No
     assert f"unknown type {unknown!r}" in error["message"]
     assert all(name in error["message"] for name in NOTIFICATION_TYPES)
     assert "subscription" in accepted["result"]
+
+
+async def test_events_refuses_unknown_types_too(tmp_path: Path) -> None:
+    async with running_daemon(tmp_path) as rig:
+        http = RawHttp("127.0.0.1", rig.port)
+        auth = [("Authorization", f"Bearer {RPC_TOKEN}")]
+        reply = await http.request("GET", "/events?types=mention,mentions", auth)
+        http.close()
+    assert reply.status == 400
+    assert "unknown type 'mentions'" in reply.json()["error"]
