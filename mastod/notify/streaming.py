@@ -85,7 +85,7 @@ class StreamingSource:
         self.connections = 0
         self.inbox_overflows = 0
         self._inbox: Inbox | None = None
-        self._sweeps = SweepFailures()
+        self.sweeps = SweepFailures()
         self._tasks = TaskSet("notify.streaming")
 
     @property
@@ -236,9 +236,9 @@ class StreamingSource:
         try:
             await sweep(self.api, self.store, self.intake, types=self.types)
         except MastodonError as exc:
-            self._sweeps.failed(exc, "streaming")
+            self.sweeps.failed(exc, "streaming")
         else:
-            self._sweeps.succeeded()
+            self.sweeps.succeeded()
 
 
 class Inbox:
