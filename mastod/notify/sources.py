@@ -41,6 +41,11 @@ def choose_source(config: Config) -> str:
     return "streaming" if config.mastodon.access_token else "none"
 
 
+def _failing(sweeps: SweepFailures) -> dict[str, str]:
+    """`sweep_error` in `status` while the sweeps fail (Mastodon's message, no URL)."""
+    return {} if sweeps.error is None else {"sweep_error": sweeps.error}
+
+
 def _backoff(failures: int) -> float:
     return backoff_delay(failures, base=1.0, cap=300.0)
 
@@ -109,12 +114,13 @@ class Sources:
 
     def state(self) -> dict[str, Any]:
         if self.push is not None:
-            return self.push.state()
+            return {**self.push.state(), **_failing(self._sweeps)}
         if self.streaming is not None:
             return {
                 "source": "streaming",
                 "state": self.streaming.state,
                 "connections": self.streaming.connections,
+                **_failing(self.streaming.sweeps),
             }
         return {"source": self.kind, "state": self.problem or "off"}
 

@@ -22,7 +22,6 @@ scope is missing.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import deque
 from collections.abc import Collection
 from typing import Any, Literal
@@ -38,12 +37,12 @@ from mastod.net import backoff_delay
 from mastod.notify.backfill import catch_up
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore, StoreFailed
+from mastod.notify.stream_wire import read_frame, streaming_url
 from mastod.notify.sweep import SweepFailures, sweep
 from mastod.tasks import TaskSet
 
 log = get_logger(__name__)
 
-STREAM = "user:notification"
 SCOPE = "read:notifications"  # what `user:notification` needs (or the whole `read`)
 
 Work = Literal["catch up", "sweep"]
@@ -85,7 +84,7 @@ class StreamingSource:
         self.connections = 0
         self.inbox_overflows = 0
         self._inbox: Inbox | None = None
-        self._sweeps = SweepFailures()
+        self.sweeps = SweepFailures()
         self._tasks = TaskSet("notify.streaming")
 
     @property
@@ -240,11 +239,11 @@ class StreamingSource:
         try:
             await sweep(self.api, self.store, self.intake, types=self.types)
         except MastodonError as exc:
-            self._sweeps.failed(exc, "streaming")
+            self.sweeps.failed(exc, "streaming")
         except StoreFailed:
             pass  # logged by the store once per episode; the next sweep reads the page again
         else:
-            self._sweeps.succeeded()
+            self.sweeps.succeeded()
 
 
 class Inbox:
@@ -285,54 +284,3 @@ class Inbox:
         if self.items:
             return self.items.popleft()
         return self.owed.pop()
-
-
-FrameKind = Literal["notification", "notifications_merged", "error", "other"]
-
-
-def read_frame(text: str) -> tuple[FrameKind, dict[str, Any] | None]:
-    """What a streaming frame says: a notification, `notifications_merged`, the server's
-    `{"error", "status"}`, or something else (other events, malformed frames: logged)."""
-    try:
-        message = json.loads(text)
-    except ValueError:
-        log.warning("streaming.bad_frame", reason="not JSON")
-        return "other", None
-    if not isinstance(message, dict):
-        return "other", None
-    if "error" in message:
-        return "error", message
-    event = message.get("event")
-    if event == "notifications_merged":
-        return "notifications_merged", None
-    if event != "notification":
-        return "other", None
-    payload = message.get("payload")
-    if isinstance(payload, str):  # JSON text inside the JSON frame
-        try:
-            payload = json.loads(payload)
-        except ValueError:
-            log.warning("streaming.bad_frame", reason="payload is not JSON")
-            return "other", None
-    if not isinstance(payload, dict):
-        log.warning("streaming.bad_frame", reason="payload is not an object")
-        return "other", None
-    return "notification", payload
-
-
-def streaming_url(streaming: str | None, base_url: str) -> yarl.URL:
-    """`<streaming base>/api/v1/streaming?stream=user:notification` as a ws(s) URL.
-
-    Never `ws://` for an instance served over https: the token would travel in clear.
-    """
-    base = yarl.URL(base_url)
-    target = base
-    if streaming:
-        candidate = yarl.URL(streaming)
-        if candidate.scheme in ("ws", "wss", "http", "https") and candidate.host:
-            target = candidate
-    scheme = {"http": "ws", "https": "wss"}.get(target.scheme, target.scheme)
-    if scheme == "ws" and base.scheme == "https":
-        scheme = "wss"
-    path = target.path.rstrip("/") + "/api/v1/streaming"
-    return target.with_scheme(scheme).with_path(path).with_query({"stream": STREAM})

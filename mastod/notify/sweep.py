@@ -116,20 +116,20 @@ async def fetch_missing(
 
 
 class SweepFailures:
-    """Logs a failing sweep once per episode (and its recovery)."""
+    """A failing sweep: logged once per episode (and its recovery); `error` for `status`."""
 
     def __init__(self) -> None:
-        self.failing = False
+        self.error: str | None = None
 
     def failed(self, exc: MastodonError, context: str) -> None:
-        if not self.failing:
+        if self.error is None:
             log.warning("sweep.failed", error=exc.error, context=context)
-        self.failing = True
+        self.error = exc.error
 
     def succeeded(self) -> None:
-        if self.failing:
+        if self.error is not None:
             log.info("sweep.recovered")
-        self.failing = False
+        self.error = None
 
 
 def _floor(store: NotificationStore) -> str | None:

@@ -16,7 +16,8 @@ from mastod.mastodon.client import Api
 from mastod.notify.hub import Hub
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore
-from mastod.notify.streaming import StreamingSource, read_frame, streaming_url
+from mastod.notify.stream_wire import read_frame, streaming_url
+from mastod.notify.streaming import StreamingSource
 from tests.notify.conftest import note, until
 from tests.notify.fake import TOKEN, Collector, FakeMastodon, event
 

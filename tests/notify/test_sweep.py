@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from structlog.testing import capture_logs
+
 from mastod.mastodon.client import Api
+from mastod.mastodon.errors import ServerError
 from mastod.notify.backfill import BASELINE_KEY
 from mastod.notify.hub import Hub
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore
-from mastod.notify.sweep import Swept, fetch_missing, sweep
+from mastod.notify.sweep import SweepFailures, Swept, fetch_missing, sweep
 from tests.notify.conftest import note, until
 from tests.notify.fake import Collector, FakeMastodon
 
@@ -76,3 +79,21 @@ async def test_fetch_by_id_only_what_the_store_lacks(
     assert await fetch_missing(api, store, intake, ["6", "5", "7"]) == 1
     assert fake.requests == [{"id": ["5"]}, {"id": ["7"]}]  # 7 is gone (404): skipped
     assert stored(store) == ["6", "5"]
+
+
+def test_failing_sweeps_are_logged_once_per_episode() -> None:
+    failures = SweepFailures()
+    down = ServerError("Service unavailable", http_status=503)
+    with capture_logs() as logs:
+        failures.failed(down, "push")
+        failures.failed(down, "push")
+        assert failures.error == "Service unavailable"  # `status` shows it as sweep_error
+        failures.succeeded()
+        failures.succeeded()
+        assert failures.error is None
+        failures.failed(down, "streaming")
+    assert [(e["event"], e.get("context")) for e in logs] == [
+        ("sweep.failed", "push"),
+        ("sweep.recovered", None),
+        ("sweep.failed", "streaming"),
+    ]
