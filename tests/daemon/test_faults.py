@@ -64,12 +64,13 @@ async def push_daemon(tmp_path: Path, instance: RunningSandbox, token: str, **ex
     return daemon
 
 
-async def reload(daemon: Daemon) -> None:
-    """SIGHUP, then wait for the reload to be over (RELOADING=1 ... READY=1)."""
+async def reload(daemon: Daemon) -> str:
+    """SIGHUP, then wait for the reload to be over (RELOADING=1 ... READY=1); the STATUS= it
+    ended with."""
     daemon.proc.send_signal(signal.SIGHUP)
-    got = await daemon.notifications(until="RELOADING=1")
-    if "READY=1" not in got[-1]:
-        await daemon.notifications(until="READY=1")
+    await daemon.notifications(until="RELOADING=1")
+    ready = (await daemon.notifications(until="READY=1"))[-1]
+    return ready.partition("STATUS=")[2]
 
 
 async def mention(instance: RunningSandbox) -> str:
@@ -168,7 +169,7 @@ async def test_sighup_reloads_log_level_and_rpc_token_and_keeps_them_on_a_bad_co
     doc["rpc"]["shutdown_grace"] = 3.0  # needs a restart: named in the log, not applied
     config.write_text(yaml.safe_dump(doc))
     daemon.token_file.write_text("new-rpc-token-0d4c7a2b\n")
-    await reload(daemon)
+    assert await reload(daemon) == "reloaded: log.level, rpc.token"
     await daemon.call("status")  # not logged any more: info is below warning
     frame = {"jsonrpc": "2.0", "id": 1, "method": "status"}
     async with aiohttp.ClientSession() as session:
@@ -178,7 +179,7 @@ async def test_sighup_reloads_log_level_and_rpc_token_and_keeps_them_on_a_bad_co
                 assert r.status == expected
 
     config.write_text("mastodon: [not, a, mapping\n")
-    await reload(daemon)
+    assert await reload(daemon) == "reload failed (config error), running values kept"
     status = (await daemon.call("status"))["result"]  # still served, with the same token
     assert status["account_state"] == "verified"
     logs = await finish(daemon)
