@@ -64,6 +64,7 @@ class Account:
 
     def start(self) -> None:
         if self._loop is None:
+            self.state = "checking"  # from now on, not when the task first runs
             self._loop = self._tasks.spawn(self._run(), name="account.check")
 
     async def stop(self) -> None:

@@ -42,12 +42,13 @@ class Reloader:
 
     def __call__(self) -> None:
         self._notifier.reloading()
+        outcome = "reload failed: see the log"
         try:
-            self._reload()
+            outcome = self._reload()
         finally:
-            self._notifier.ready("reloaded")
+            self._notifier.ready(outcome)  # STATUS= for `systemctl status`
 
-    def _reload(self) -> None:
+    def _reload(self) -> str:
         current = self._config
         try:
             new = self._load()
@@ -56,7 +57,7 @@ class Reloader:
                 rpc_token = load_or_create_rpc_token(current.rpc.token_file)
         except ConfigError as exc:
             log.error("daemon.reload_failed", error=str(exc), kept="the running values")
-            return
+            return "reload failed (config error), running values kept"
         reloaded = []
         if new.log.level != current.log.level:
             reloaded.append("log.level")
@@ -85,6 +86,7 @@ class Reloader:
         )
         # last: this line goes out at the level the operator ran with when sending the signal
         set_level(new.log.level)
+        return f"reloaded: {', '.join(reloaded) or 'nothing changed'}"
 
 
 def _differences(running: Config, loaded: Config) -> list[str]:
