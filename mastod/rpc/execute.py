@@ -62,21 +62,30 @@ def register_execute(
         if expected is not None and not _authorized(request, expected):
             return web.json_response(_UNAUTHORIZED, status=401)
         try:
-            body = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
+            body = json.loads(await request.read(), parse_constant=_not_json)
+            problem = _problem(body)
+            if problem is None:  # encoded here: NaN or 1e400 in args is bad JSON, not a bug
+                params = body.get("args") or {}
+                call = {"jsonrpc": "2.0", "method": body["action"], "params": params, "id": 1}
+                frame = encode(call)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return _answer(None, origin, None, "Invalid request: the body is not JSON", 400)
-        problem = _problem(body)
         if problem is not None:
             message = body if isinstance(body, dict) else None
             return _answer(message, origin, None, f"Invalid request: {problem}", 400)
-        call = {"jsonrpc": "2.0", "method": body["action"], "params": body.get("args") or {}}
-        reply = json.loads(await dispatcher.handle(encode({**call, "id": 1}), peer) or "{}")
+        answer = await dispatcher.handle(frame, peer)
+        assert answer is not None  # a request with an id is always answered
+        reply = json.loads(answer)
         if "error" in reply:
             return _answer(body, origin, None, _one_line(reply["error"]))
         result = reply.get("result")
         return _answer(body, origin, {"success": True} if result is None else result)
 
     app.router.add_post(PATH, execute)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _foreign_page(origin: str | None, hosts: frozenset[str]) -> bool:

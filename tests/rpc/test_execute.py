@@ -112,9 +112,12 @@ async def test_failures_are_one_line_in_errors(daemon_url: str) -> None:
     status, shell = await execute(daemon_url, axios_body("shell.exec", {"cmd": "id"}), headers)
     assert status == 400
     assert shell["response"]["errors"] == ['Invalid request: "action" must be a mastodon.* action']
-    status, garbage = await execute(daemon_url, b"{oops", headers)
-    assert status == 400
-    assert garbage["response"]["output"] is None
+    for garbage in (b"{oops", b'{"type":"request","action":"mastodon.get_status","args":NaN}'):
+        status, answer = await execute(daemon_url, garbage, headers)
+        assert status == 400
+        assert answer["response"]["errors"] == ["Invalid request: the body is not JSON"]
+    huge = b'{"type":"request","action":"mastodon.get_status","args":{"status_id":1e400}}'
+    assert (await execute(daemon_url, huge, headers))[0] == 400
 
 
 @pytest.mark.parametrize(
