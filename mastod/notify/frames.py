@@ -27,6 +27,18 @@ class Subscriber(Protocol):
 
 
 @runtime_checkable
+class Closes(Protocol):
+    """A subscriber on a connection of its own (Unix socket, WebSocket, SSE): when the hub
+    cannot go on serving it (its store failed), the connection ends after the `failed` frame,
+    so a client waiting on it sees the end rather than hanging. A subscriber without one
+    (the MQTT bridge) sees its subscription end and subscribes again."""
+
+    async def close(self) -> None:
+        """End the connection once what was sent has been written."""
+        ...
+
+
+@runtime_checkable
 class WritesNow(Protocol):
     """A subscriber on a byte stream of newline-terminated JSON-RPC frames (the Unix socket):
     several frames leave in one write, made from each notification's JSON encoded once."""

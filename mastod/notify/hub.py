@@ -34,7 +34,16 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from mastod.logs import get_logger
-from mastod.notify.frames import JSON_RPC, Frames, Item, Output, Subscriber, batch, output
+from mastod.notify.frames import (
+    JSON_RPC,
+    Closes,
+    Frames,
+    Item,
+    Output,
+    Subscriber,
+    batch,
+    output,
+)
 from mastod.notify.store import NotificationStore, order_key
 from mastod.tasks import TaskSet
 
@@ -303,9 +312,13 @@ class Hub:
         except (ConnectionError, OSError) as exc:
             self._gone(sub, exc)
         except sqlite3.DatabaseError as exc:
-            # a damaged page: the subscriber is told and the subscription ends; the daemon goes on
+            # a damaged page: the subscriber is told and its connection closes, so a client
+            # waiting for more sees the end; the daemon goes on serving the others
             log.warning("hub.replay_failed", subscription=sub.id)
             store.faults.read_failed(exc)
             with contextlib.suppress(ConnectionError, OSError):
                 await sub.out.failed(sub.position)
             self._end(sub)
+            if isinstance(sub.peer, Closes):
+                with contextlib.suppress(ConnectionError, OSError):
+                    await sub.peer.close()

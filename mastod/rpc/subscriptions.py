@@ -155,6 +155,11 @@ class SsePeer:
         async with self._lock:
             await self.response.write(frame.encode())
 
+    async def close(self) -> None:
+        """The handler ends the stream when its subscription ends; this also closes the
+        connection under it rather than keeping it alive for another request."""
+        self.response.force_close()
+
 
 def events_handler(hub: Hub, *, keepalive: float = KEEPALIVE) -> Handler:
     """The `GET /events` handler, for `create_rpc_app(events=...)`."""

@@ -67,6 +67,11 @@ class UnixPeer:
     def on_close(self, callback: Callable[[], None]) -> None:
         self.closers.add(callback)
 
+    async def close(self) -> None:
+        """Close the connection once what is buffered is written; its read loop then ends
+        and runs the close callbacks."""
+        self.writer.close()
+
 
 class UnixServer:
     def __init__(self, path: Path, dispatcher: Dispatcher, *, tasks: TaskSet) -> None:

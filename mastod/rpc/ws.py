@@ -35,6 +35,11 @@ class WsPeer:
     def on_close(self, callback: Callable[[], None]) -> None:
         self.closers.add(callback)
 
+    async def close(self) -> None:
+        """Close the WebSocket (1011: the daemon cannot serve it); the read loop then ends."""
+        async with self._lock:  # after a send in progress, never inside it
+            await self.ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"server error")
+
 
 async def serve_websocket(
     request: web.Request,

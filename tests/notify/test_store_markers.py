@@ -1,16 +1,18 @@
 """What a subscriber is told about the store, on the real transports: a `pruned` marker when
 its `since_id` is older than what retention kept (then the replay goes on), and the `failed`
-error when the replay cannot read the store (then the subscription ends, the rest goes on)."""
+error when the replay cannot read the store (then the connection closes, the rest goes on)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from typing import Any
 
+import aiohttp
 import pytest
 
-from tests.notify.conftest import Rpc, note
+from tests.notify.conftest import READ_TIMEOUT, Client, Rpc, UnixClient, WsClient, note
 from tests.notify.test_events import AUTH, SseReader, open_events
 
 
@@ -44,6 +46,17 @@ async def test_pruned_marker_on_server_sent_events(rpc: Rpc) -> None:
     assert event.name == "pruned"
     assert json.loads(event.data)["oldest_id"] == "6"
     assert await reader.notification_ids_until("10") == ["6", "7", "8", "9", "10"]
+
+
+async def connection_ends(client: Client) -> None:
+    """The daemon closed `client`'s connection: EOF on the socket, a close on the WebSocket."""
+    if isinstance(client, UnixClient):
+        assert await asyncio.wait_for(client.reader.read(), READ_TIMEOUT) == b""
+    else:
+        assert isinstance(client, WsClient)
+        msg = await asyncio.wait_for(client.ws.receive(), READ_TIMEOUT)
+        assert msg.type is aiohttp.WSMsgType.CLOSE, msg
+        assert msg.data == aiohttp.WSCloseCode.INTERNAL_ERROR, msg
 
 
 class Damaged(sqlite3.DatabaseError):
@@ -86,8 +99,12 @@ async def test_a_replay_that_cannot_read_the_store_ends_with_failed(
         assert failed["id"] is None
         assert failed["error"]["code"] == -32603
         assert failed["error"]["data"] == {"subscription": sub, "since_id": "5"}
+        await connection_ends(client)  # `mastod listen` and any client see the end
         monkeypatch.setattr(rpc.store, "page_by_seq", real)
-        assert (await client.call("unsubscribe", {"subscription": sub}))["result"] is False
-        assert "result" in await client.call("subscribe", {})  # the connection goes on
+        # the daemon goes on serving: a new connection subscribes and gets what arrives
+        again = await (rpc.unix() if transport == "unix" else rpc.websocket())
+        await again.subscribe()
+        await rpc.ingest(note(6))
+        assert await again.notifications_until("6") == ["6"]
     assert rpc.store.problem is not None
     assert rpc.store.problem.startswith("damaged")
