@@ -20,7 +20,7 @@ from typing import Any
 
 from mastod.logs import get_logger
 from mastod.mastodon.client import Api
-from mastod.mastodon.errors import MastodonError, RateLimited
+from mastod.mastodon.errors import MastodonError, RateLimited, Unauthorized
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore, StoreFailed
 
@@ -87,6 +87,37 @@ async def backfill(
     return Backfilled(pages=pages, ingested=ingested, complete=complete)
 
 
+class CatchUpFailures:
+    """A source's failing catch-ups, across runs: logged when the episode begins and when it
+    ends, not per retry. A token the instance refused (401) is not tried again until it is
+    replaced: retrying it would only spend the token's rate limit on refusals."""
+
+    def __init__(self) -> None:
+        self.error: str | None = None
+        self._refused: tuple[str | None] | None = None  # the refused token, boxed
+
+    def refused(self, api: Api) -> bool:
+        """`api` would call with the token the instance refused."""
+        return self._refused is not None and self._refused == (api.token,)
+
+    def failed(self, exc: MastodonError, api: Api, retry_in: float | None) -> None:
+        if isinstance(exc, Unauthorized):
+            self._refused = (api.token,)
+        if self.error is None:
+            wait = "a new token" if retry_in is None else round(retry_in, 1)
+            log.warning(
+                "backfill.failed", error=exc.error, http_status=exc.http_status, retry_in=wait
+            )
+        else:
+            log.debug("backfill.failed_again", error=exc.error, retry_in=retry_in)
+        self.error = exc.error
+
+    def succeeded(self) -> None:
+        if self.error is not None:
+            log.info("backfill.recovered")
+        self.error, self._refused = None, None
+
+
 async def catch_up(
     api: Api,
     store: NotificationStore,
@@ -95,31 +126,42 @@ async def catch_up(
     backoff: Callable[[int], float],
     types: Collection[str] | None = None,
     page_pause: float = PAGE_PAUSE,
+    failures: CatchUpFailures | None = None,
 ) -> int:
     """Backfill until a run reaches the newest notification; how many were ingested.
 
-    After a failure it waits until a 429's `X-RateLimit-Reset`, else `backoff(failures)`
+    After a failure it waits until a 429's `X-RateLimit-Reset`, else `backoff(attempt)`
     seconds, and tries again: a source calls this after (re)connecting, and an unreachable
-    instance or a full disk must not end it. Between runs of a long catch-up it pauses
-    `page_pause` seconds per page fetched, to spare the token's rate limit.
+    instance or a full disk must not end it. A 401 ends it instead, and later calls return at
+    once while the token is the one refused (the source calls again once a new token is
+    verified). `failures` keeps that, and the logging once per episode, across the calls of
+    one source. Between runs of a long catch-up it pauses `page_pause` seconds per page
+    fetched, to spare the token's rate limit.
     """
-    failures = ingested = 0
+    episode = CatchUpFailures() if failures is None else failures
+    if episode.refused(api):
+        return 0
+    attempt = ingested = 0
     while True:
         try:
             result = await backfill(api, store, intake, types=types)
+        except Unauthorized as exc:
+            episode.failed(exc, api, None)
+            return ingested
         except MastodonError as exc:
-            delay = rate_limit_wait(exc) or backoff(failures)
-            failures += 1
-            log.warning("backfill.failed", error=exc.error, retry_in=round(delay, 1))
+            delay = rate_limit_wait(exc) or backoff(attempt)
+            attempt += 1
+            episode.failed(exc, api, delay)
             await asyncio.sleep(delay)
             continue
         except StoreFailed as exc:  # the store logged it, once for the whole episode
-            delay = backoff(failures)
-            failures += 1
+            delay = backoff(attempt)
+            attempt += 1
             log.debug("backfill.store_failed", reason=exc.reason, retry_in=round(delay, 1))
             await asyncio.sleep(delay)
             continue
-        failures = 0
+        attempt = 0
+        episode.succeeded()
         ingested += result.ingested
         if result.complete:
             return ingested

@@ -15,7 +15,7 @@ from mastod.logs import get_logger
 from mastod.mastodon.client import MastodonClient
 from mastod.mastodon.errors import MastodonError
 from mastod.net import backoff_delay
-from mastod.notify.backfill import catch_up
+from mastod.notify.backfill import CatchUpFailures, catch_up
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore, StoreFailed
 from mastod.notify.streaming import StreamingSource
@@ -70,6 +70,7 @@ class Sources:
         self._sweep_owed = False
         self._pushed: list[str] = []  # notification ids pushed since the last catch-up began
         self._sweeps = SweepFailures()
+        self._catch_ups = CatchUpFailures()
         self._next_catch_up = 0.0  # loop time before which no catch-up run starts
 
     async def start(self) -> None:
@@ -135,6 +136,8 @@ class Sources:
         if self.push is not None:
             self.push.recheck()
             self._work(catch_up=True)
+        if self.streaming is not None:
+            self.streaming.request_catch_up()
 
     def _start_sweeps(self) -> None:
         async def every_interval() -> None:
@@ -181,7 +184,12 @@ class Sources:
         self._next_catch_up = loop.time() + CATCH_UP_SPACING
         types = self.config.notifications.types
         api = self.client.api()
-        await catch_up(api, self.store, self.intake, backoff=_backoff, types=types)
+        await catch_up(
+            api, self.store, self.intake, backoff=_backoff, types=types, failures=self._catch_ups
+        )
+        if self._catch_ups.refused(api):  # fetched once a new token is verified
+            self._pushed.extend(pushed)
+            return
         try:
             await fetch_missing(api, self.store, self.intake, pushed)
         except MastodonError as exc:

@@ -34,7 +34,7 @@ from mastod.logs import get_logger
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import MastodonError
 from mastod.net import backoff_delay
-from mastod.notify.backfill import catch_up
+from mastod.notify.backfill import CatchUpFailures, catch_up
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore, StoreFailed
 from mastod.notify.stream_wire import read_frame, streaming_url
@@ -85,6 +85,7 @@ class StreamingSource:
         self.inbox_overflows = 0
         self._inbox: Inbox | None = None
         self.sweeps = SweepFailures()
+        self.catch_ups = CatchUpFailures()
         self._tasks = TaskSet("notify.streaming")
 
     @property
@@ -100,6 +101,12 @@ class StreamingSource:
         sweeps when it is back anyway."""
         if self._inbox is not None:
             self._inbox.want("sweep")
+
+    def request_catch_up(self) -> None:
+        """Fetch what was missed (a refused token was replaced); a connection that is down
+        catches up when it is back anyway."""
+        if self._inbox is not None:
+            self._inbox.want("catch up")
 
     async def start(self) -> None:
         if self._session is None:
@@ -221,8 +228,9 @@ class StreamingSource:
             if item == "catch up":
                 self.phase = "catching up"
                 await catch_up(
-                    self.api, self.store, self.intake, types=self.types, backoff=self._backoff
-                )
+                    self.api, self.store, self.intake,
+                    types=self.types, backoff=self._backoff, failures=self.catch_ups,
+                )  # fmt: skip
                 inbox.want("sweep")  # below the newest id: what became visible meanwhile
                 self.phase = "connected"
             elif item == "sweep":
