@@ -20,6 +20,7 @@ from typing import Any
 from mastod.logs import get_logger, redact_text
 from mastod.mastodon.client import MastodonClient
 from mastod.mastodon.errors import MastodonError, Unauthorized
+from mastod.net import backoff_delay
 from mastod.tasks import TaskSet
 
 log = get_logger(__name__)
@@ -97,7 +98,7 @@ class Account:
         return {"account": shown, "account_state": self.state, "account_error": self.error}
 
     async def _run(self) -> None:
-        backoff = self.retry_initial
+        failures = 0
         while True:
             self._wake.clear()
             if not self._client.token:
@@ -109,9 +110,10 @@ class Account:
             verified = await self._check()
             self.checked.set()
             if verified:
-                backoff = self.retry_initial
+                failures = 0
             elif self.state != "unauthorized":
-                delay, backoff = backoff, min(backoff * 2, self.retry_max)
+                delay = backoff_delay(failures, base=self.retry_initial, cap=self.retry_max)
+                failures += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 

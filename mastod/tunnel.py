@@ -24,6 +24,7 @@ from pyngrok import conf, installer, ngrok
 
 from mastod.config import NgrokConfig, WebhookConfig
 from mastod.logs import get_logger, redact_text, register_secret
+from mastod.net import backoff_delay
 from mastod.tasks import TaskSet
 
 log = get_logger(__name__)
@@ -139,10 +140,13 @@ class Tunnel:
 
     async def _run(self) -> None:
         first = min(5.0, self.check_interval)
-        backoff = first
+        failures = 0
         while True:
-            await asyncio.sleep(self.check_interval if self.state == "connected" else backoff)
-            backoff = first if await self.check() else min(backoff * 2, self.retry_max)
+            if self.state == "connected":
+                await asyncio.sleep(self.check_interval)
+            else:
+                await asyncio.sleep(backoff_delay(failures, base=first, cap=self.retry_max))
+            failures = 0 if await self.check() else failures + 1
 
     async def _announce(self, url: str) -> None:
         if self.on_url_change is None:

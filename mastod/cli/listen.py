@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import signal
 import socket
 import sys
@@ -23,6 +22,7 @@ from mastod.cli.client import (
     socket_args,
     socket_path,
 )
+from mastod.net import backoff_delay  # standard library only, as the CLI must stay
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 BACKOFF_CAP = 5.0  # seconds between reconnection attempts, at most: a local connect is cheap
@@ -132,7 +132,7 @@ def _listen(path: Path, types: list[str] | None, since: str | None, *, once: boo
 
 
 def _delay(failures: int) -> float:
-    return min(BACKOFF_CAP, 0.25 * 2.0**failures) * random.uniform(0.5, 1.0)  # noqa: S311
+    return backoff_delay(failures, base=0.25, cap=BACKOFF_CAP)
 
 
 class _Follower:

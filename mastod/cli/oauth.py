@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mastod import __version__
+from mastod.net import normalize_url, origin  # standard library only
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 TIMEOUT = 30.0  # seconds per request
@@ -42,30 +43,23 @@ class App:
 
 
 def normalise_url(text: str) -> str:
-    """`mastodon.example`, `https://mastodon.example/` -> `https://mastodon.example`."""
+    """`mastodon.example`, `@me@mastodon.example`, `HTTPS://Mastodon.example/` ->
+    `https://mastodon.example`, as the config normalises `mastodon.base_url`."""
     text = text.strip()
     if "://" not in text:
         text = "https://" + text.lstrip("@").split("@")[-1]
     try:
-        parts = urllib.parse.urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise InitError(f"not an instance URL: {text!r}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InitError(f"not an instance URL: {text!r} (give https://HOST or HOST)")
-    if parts.path.strip("/") or parts.query or parts.fragment or parts.username:
-        raise InitError(f"give the instance root, like https://{parts.netloc}")
-    return f"{parts.scheme}://{parts.netloc}"
+        return normalize_url(text, allow_path=False)
+    except ValueError as exc:
+        raise InitError(f"not an instance URL: {exc}") from None  # (it may hold credentials)
 
 
 def normalise_public_url(text: str) -> str:
     """The webhook's public URL: http(s), a host, maybe a path; no query or credentials."""
-    parts = urllib.parse.urlsplit(text.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InitError(f"--public-url: not an http(s) URL with a host: {text!r}")
-    if parts.query or parts.fragment or parts.username:
-        raise InitError("--public-url: must not have a query, fragment or credentials")
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+    try:
+        return normalize_url(text, allow_path=True)
+    except ValueError as exc:
+        raise InitError(f"--public-url: {exc}") from None
 
 
 def check_instance(base_url: str) -> Instance:
@@ -240,17 +234,12 @@ def _request(
         request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-            return _Reply(response.status, _json(response.read()), _origin(response.url))
+            return _Reply(response.status, _json(response.read()), origin(response.url))
     except urllib.error.HTTPError as exc:
         with exc:
-            return _Reply(exc.code, _json(exc.read()), _origin(exc.url))
+            return _Reply(exc.code, _json(exc.read()), origin(exc.url))
     except (urllib.error.URLError, OSError) as exc:
         raise InitError(_network_error(base_url, exc)) from None
-
-
-def _origin(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _json(raw: bytes) -> Any:

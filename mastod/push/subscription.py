@@ -24,7 +24,7 @@ from mastod.config import NOTIFICATION_TYPES, NotificationsConfig
 from mastod.logs import get_logger, redact_text
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import MastodonError, NotFound, Unauthorized, UnexpectedResponse
-from mastod.net import origin
+from mastod.net import backoff_delay, origin
 from mastod.push import b64
 from mastod.push.keys import PushKeys
 from mastod.tasks import TaskSet
@@ -175,7 +175,7 @@ class PushSubscription:
                 await loop
 
     async def _run(self) -> None:
-        backoff = self.retry_initial
+        failures = 0
         while True:
             self._wake.clear()
             endpoint = self._endpoint
@@ -184,11 +184,12 @@ class PushSubscription:
                 await self._wake.wait()
                 continue
             if await self.ensure(endpoint):
-                delay, backoff = self.recheck_interval, self.retry_initial
+                delay, failures = self.recheck_interval, 0
             elif self._refused:  # until the token changes (`recheck`) or the next interval
                 delay = self.recheck_interval
             else:
-                delay, backoff = backoff, min(backoff * 2, self.retry_max)
+                delay = backoff_delay(failures, base=self.retry_initial, cap=self.retry_max)
+                failures += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
