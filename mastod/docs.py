@@ -79,8 +79,9 @@ def render(document: Mapping[str, Any]) -> str:
         "|---|---|",
         *(_index_row(m) for m in methods),
     ]
+    errors = document.get("components", {}).get("errors", {})
     for method in methods:
-        lines += ["", *_method(method)]
+        lines += ["", *_method(method, errors)]
     return "\n".join(lines) + "\n"
 
 
@@ -89,7 +90,7 @@ def _index_row(method: Mapping[str, Any]) -> str:
     return f"| [`{name}`](#{_anchor(name)}) | {_cell(method.get('summary', ''))} |"
 
 
-def _method(method: Mapping[str, Any]) -> list[str]:
+def _method(method: Mapping[str, Any], errors: Mapping[str, Any]) -> list[str]:
     lines = [f"## {method['name']}", ""]
     if method.get("summary"):
         lines += [method["summary"], ""]
@@ -112,13 +113,24 @@ def _method(method: Mapping[str, Any]) -> list[str]:
     result = method.get("result")
     if result is not None:
         lines += [f"**Result:** {_type(result.get('schema', {}))}" + _described(result), ""]
-    for error in method.get("errors", []):
+    for error in (_resolved(e, errors) for e in method.get("errors", [])):
         lines += [f"- error `{error.get('code')}`: {_cell(error.get('message', ''))}"]
     if method.get("errors"):
         lines.append("")
     for key in sorted(k for k in method if k.startswith("x-")):
-        lines += [f"**{key.removeprefix('x-')}:** {_value(method[key])}", ""]
+        value = _value(method[key])
+        gap = "" if value.startswith("\n") else " "  # a list starts on its own line
+        lines += [f"**{key.removeprefix('x-')}:**{gap}{value}", ""]
     return lines[:-1] if lines[-1] == "" else lines
+
+
+def _resolved(error: Mapping[str, Any], errors: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An error, or the one under `components.errors` it refers to (`$ref`)."""
+    ref = error.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/errors/"):
+        found: Mapping[str, Any] = errors.get(ref.removeprefix("#/components/errors/"), error)
+        return found
+    return error
 
 
 def _param(param: Mapping[str, Any], described: bool) -> str:
@@ -174,6 +186,9 @@ def _described(part: Mapping[str, Any]) -> str:
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(v, dict) and "name" in v for v in value):
+        # named entries (the messages a subscription receives): each name and its summary
+        return "".join(f"\n- `{v['name']}`: {_cell(str(v.get('summary', '')))}" for v in value)
     if isinstance(value, list):
         return ", ".join(f"`{v}`" if isinstance(v, str) else json.dumps(v) for v in value)
     return f"`{value}`" if isinstance(value, str) else f"`{json.dumps(value)}`"

@@ -66,6 +66,22 @@ _NOTIFICATION_FRAMES = [
             "required": ["subscription", "since_id"],
         },
     },
+    {
+        "name": "pruned",
+        "summary": (
+            "Retention deleted notifications after the since_id asked for: the replay goes on "
+            "from oldest_id, the oldest one kept."
+        ),
+        "params": {
+            "type": "object",
+            "properties": {
+                "subscription": {"type": "string"},
+                "since_id": {"type": "string"},
+                "oldest_id": {"type": "string"},
+            },
+            "required": ["subscription", "since_id", "oldest_id"],
+        },
+    },
 ]
 
 

@@ -76,7 +76,10 @@ def register_subscriptions(registry: Registry, hub: Hub) -> None:
         nothing; for an id the log does not hold, the stored notifications with a newer
         Mastodon id ("": the whole stored log). If the connection falls too far behind, the
         subscription ends with a `dropped` message whose `since_id` resumes it with a new
-        `subscribe`. Needs the Unix socket or the WebSocket; over HTTP, use `GET /events`.
+        `subscribe`. A `since_id` older than what retention kept gets a `pruned` message
+        first. If the store cannot be read, a JSON-RPC error with id null (-32603, its
+        `data.since_id` the point to resume from) ends the subscription and the daemon closes
+        the connection. Needs the Unix socket or the WebSocket; over HTTP, use `GET /events`.
         """
         peer = connection()
         wanted = _types(types)
@@ -92,8 +95,18 @@ def register_subscriptions(registry: Registry, hub: Hub) -> None:
         """End one of this connection's subscriptions; false if it has none by that id."""
         return hub.unsubscribe(subscription, connection())
 
-    registry.add(subscribe, name="subscribe")
-    registry.add(unsubscribe, name="unsubscribe")
+    registry.add(subscribe, name="subscribe", docs=SUBSCRIBE_DOCS)
+    registry.add(unsubscribe, name="unsubscribe", docs=UNSUBSCRIBE_DOCS)
+
+
+SUBSCRIBE_DOCS = {
+    "types": "Only these notification types (mention, follow, favourite, ...); leave it out "
+    "for every type. An unknown type is refused.",
+    "since_id": "Replay first: everything stored after the notification with this id, in the "
+    "order stored; for an id the store does not hold, the stored ones with a newer Mastodon "
+    'id ("": the whole stored log). Leave it out to start with what arrives next.',
+}
+UNSUBSCRIBE_DOCS = {"subscription": "The id that `subscribe` answered with."}
 
 
 def _types(types: list[str] | None) -> set[str] | None:

@@ -72,3 +72,23 @@ def test_check_names_the_command_when_stale(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == f"{stale} is stale: regenerate it with `{COMMAND}`"
     assert stale.read_text() == "# old\n"  # --check writes nothing
+
+
+async def test_subscriptions_and_builtins_are_described(rpc: Rpc) -> None:
+    document = await rpc.call("rpc.discover")
+    methods = {m["name"]: m for m in document["methods"]}
+    for name in ("subscribe", "unsubscribe"):
+        assert all(p.get("description") for p in methods[name]["params"]), name
+    since = next(p for p in methods["subscribe"]["params"] if p["name"] == "since_id")
+    assert "in the order stored" in since["description"]
+    assert "newer Mastodon id" in since["description"]
+    for name in ("status", "rpc.discover"):
+        assert methods[name].get("description"), name
+
+
+def test_error_references_are_rendered_with_their_code_and_message() -> None:
+    text = METHODS.read_text(encoding="utf-8")
+    assert "error `None`" not in text
+    section = text.split("\n## subscribe\n")[1].split("\n## ")[0]
+    assert "- error `-32010`: Subscriptions need a connection" in section
+    assert "- `pruned`: Retention deleted notifications" in section
