@@ -116,7 +116,7 @@ def _listen(path: Path, types: list[str] | None, since: str | None, *, once: boo
         with sock:
             follower = _Follower(sock, types)
             outcome = follower.follow(resume)
-        resume = follower.last_id if follower.last_id is not None else resume
+        resume = follower.position if follower.position is not None else resume
         if outcome is not None:
             return outcome
         if once:
@@ -137,13 +137,18 @@ def _delay(failures: int) -> float:
 
 class _Follower:
     """One connection: subscribe, print each notification as one JSON line; after `dropped`,
-    subscribe again from the `since_id` it names, so nothing is missed and nothing repeated."""
+    subscribe again from the `since_id` it names, so nothing is missed and nothing repeated.
+
+    `position` is where a new connection resumes: the last notification printed, else the
+    position the daemon's answer named (the log's end when a subscription without `since_id`
+    began), so what arrives while the daemon restarts is replayed, even to a listener that
+    had printed nothing yet."""
 
     def __init__(self, sock: socket.socket, types: list[str] | None) -> None:
         self.sock = sock
         self.types = types
         self.request_id = 0
-        self.last_id: str | None = None
+        self.position: str | None = None
 
     def subscribe(self, since_id: str | None) -> None:
         self.request_id += 1
@@ -171,12 +176,15 @@ class _Follower:
         if "error" in frame:
             print(json.dumps(frame["error"], ensure_ascii=False), file=sys.stderr)
             return EXIT_ERROR
+        result = frame.get("result")
+        if isinstance(result, dict) and isinstance(result.get("since_id"), str):
+            self.position = result["since_id"]  # (an older daemon names none: resume stands)
         method = frame.get("method")
         if method == "notification":
             notification = frame["params"]["notification"]
             print_line(json.dumps(notification, ensure_ascii=False))
             if isinstance(notification, dict) and notification.get("id") is not None:
-                self.last_id = str(notification["id"])
+                self.position = str(notification["id"])
         elif method == "dropped":
             resume = frame["params"].get("since_id")
             print(

@@ -178,6 +178,13 @@ class Hub:
         for sub_id in list(self._by_peer.get(peer, ())):
             self._end(self._subs[sub_id])
 
+    def position(self, sub_id: str) -> str | None:
+        """Where the subscription stands in the log: its `since_id` (given, else the last
+        stored notification when it began, "" for an empty log), then the last notification
+        handed over. Subscribing again with it misses nothing; None: no such subscription."""
+        sub = self._subs.get(sub_id)
+        return None if sub is None else sub.position
+
     def finished(self, sub_id: str) -> asyncio.Event | None:
         """Set when the subscription has ended and sends nothing more (after `dropped`, if
         that is why); None if there is no such subscription."""

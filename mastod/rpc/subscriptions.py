@@ -67,6 +67,12 @@ def register_subscriptions(registry: Registry, hub: Hub) -> None:
     ) -> dict[str, str]:
         """Subscribe this connection to notifications, sent as `notification` messages.
 
+        The answer is `{"subscription": id, "since_id": position}`: the point in the log the
+        subscription starts after (the `since_id` given, else the last notification stored
+        when it began, "" for an empty log). A client that reconnects subscribes again with
+        `since_id` set to the last notification it received, else to that position, and
+        misses nothing that arrived meanwhile.
+
         Each message is `{"jsonrpc": "2.0", "method": "notification", "params":
         {"subscription": id, "notification": {...}}}`, the notification shaped as
         `get_notifications` returns it, in the order the daemon stored them. `types` keeps
@@ -88,8 +94,9 @@ def register_subscriptions(registry: Registry, hub: Hub) -> None:
         if peer not in hooked:  # after subscribing: a peer already closed drops it at once
             hooked.add(peer)
             peer.on_close(lambda: hub.drop_peer(peer))
+        position = hub.position(sub_id)
         after_reply(lambda: hub.start_delivery(sub_id))
-        return {"subscription": sub_id}
+        return {"subscription": sub_id, "since_id": position or ""}
 
     async def unsubscribe(subscription: str) -> bool:
         """End one of this connection's subscriptions; false if it has none by that id."""

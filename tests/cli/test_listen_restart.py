@@ -73,3 +73,56 @@ async def test_listen_reconnects_and_resumes_across_a_restart(tmp_path: Path) ->
             "mastod listen: the daemon closed the connection; reconnecting",
             "mastod listen: reconnected",
         ]
+
+
+async def connected(running: Proc) -> None:
+    async with asyncio.timeout(BOUND):
+        while (await running.call("status"))["result"]["notifications"]["state"] != "connected":
+            await asyncio.sleep(0.05)
+
+
+async def stored(running: Proc, text: str) -> None:
+    """Wait until the daemon's log holds a notification whose status says `text` (a
+    subscription replaying the whole log gets it)."""
+    reader, writer = await asyncio.open_unix_connection(str(running.layout.socket_path))
+    try:
+        frame = {"jsonrpc": "2.0", "id": 1, "method": "subscribe", "params": {"since_id": ""}}
+        writer.write(json.dumps(frame).encode() + b"\n")
+        while True:
+            message = json.loads(await asyncio.wait_for(reader.readline(), BOUND))
+            notification = message.get("params", {}).get("notification", {})
+            if text in notification.get("status", {}).get("content", ""):
+                return
+    finally:
+        writer.close()
+
+
+async def test_a_listener_that_printed_nothing_misses_nothing_across_a_restart(
+    tmp_path: Path,
+) -> None:
+    async with sandbox_with_token() as (instance, token):
+        lay = layout(tmp_path, instance.url, token, notifications={"source": "streaming"})
+        socket = str(lay.socket_path)
+        async with daemon(lay) as first_daemon:
+            await connected(first_daemon)  # (a mention before its first catch-up is history)
+            await mention(instance, "before the listener")
+            await stored(first_daemon, "before the listener")
+            listen = await start("listen", "--socket", socket, as_user=False)
+            await subscribers(first_daemon, 1)
+            # the listener sleeps through the restart, so that it subscribes again only once
+            # the second daemon has stored what arrived meanwhile: a live-only subscription
+            # would never see it
+            listen.send_signal(signal.SIGSTOP)
+        await mention(instance, "while it was down")
+        async with daemon(lay) as second_daemon:
+            await stored(second_daemon, "while it was down")
+            listen.send_signal(signal.SIGCONT)
+            missed = await next_notification(listen)
+            assert "while it was down" in missed["status"]["content"]
+            await mention(instance, "after the restart")
+            after = await next_notification(listen)
+            assert "after the restart" in after["status"]["content"]
+            listen.send_signal(signal.SIGTERM)
+            out, _ = await asyncio.wait_for(listen.communicate(), BOUND)
+        assert out == b""  # nothing more: the one stored before it subscribed is not replayed
+        assert listen.returncode == 128 + signal.SIGTERM

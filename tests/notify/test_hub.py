@@ -271,3 +271,22 @@ async def test_subscribing_needs_a_running_hub(rpc: Rpc, hub: Hub) -> None:
     client = await rpc.unix()
     answer = await client.call("subscribe")
     assert answer["error"] == {"code": -32603, "message": "Internal error"}
+
+
+@TRANSPORTS
+async def test_the_answer_names_the_position_a_reconnect_resumes_from(
+    rpc: Rpc, open_client: Opener
+) -> None:
+    client = await open_client(rpc)
+    answer = (await client.call("subscribe", {}))["result"]
+    assert answer["since_id"] == ""  # an empty log: resuming replays all that comes
+    await rpc.ingest(note(1), note(3), note(2))  # stored order: 1, 3, 2
+    assert await client.notifications_until("2") == ["1", "3", "2"]
+    live = (await client.call("subscribe", {}))["result"]
+    assert live["since_id"] == "2"  # the one stored last, not the highest id
+    await rpc.ingest(note(4))
+    resumed = await open_client(rpc)
+    await resumed.subscribe(since_id=live["since_id"])
+    assert await resumed.notifications_until("4") == ["4"]
+    replay = (await resumed.call("subscribe", {"since_id": "1"}))["result"]
+    assert replay["since_id"] == "1"
