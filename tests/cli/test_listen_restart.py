@@ -41,6 +41,20 @@ async def subscribers(running: Proc, count: int) -> None:
             await asyncio.sleep(0.05)
 
 
+async def missed_then_live(
+    instance: RunningSandbox, listen: asyncio.subprocess.Process
+) -> tuple[dict[str, Any], dict[str, Any], tuple[bytes, bytes]]:
+    """After the restart: listen prints the mention made while the daemon was down, then a
+    new one; then it is stopped (SIGTERM). Both notifications and what listen wrote after."""
+    missed = await next_notification(listen)
+    assert "while it was down" in missed["status"]["content"]
+    await mention(instance, "after the restart")
+    after = await next_notification(listen)
+    assert "after the restart" in after["status"]["content"]
+    listen.send_signal(signal.SIGTERM)
+    return missed, after, await asyncio.wait_for(listen.communicate(), BOUND)
+
+
 async def test_listen_reconnects_and_resumes_across_a_restart(tmp_path: Path) -> None:
     async with sandbox_with_token() as (instance, token):
         lay = layout(tmp_path, instance.url, token, notifications={"source": "streaming"})
@@ -60,13 +74,7 @@ async def test_listen_reconnects_and_resumes_across_a_restart(tmp_path: Path) ->
         await mention(instance, "while it was down")
         async with daemon(lay) as second_daemon:
             await subscribers(second_daemon, 1)
-            missed = await next_notification(listen)
-            assert "while it was down" in missed["status"]["content"]
-            await mention(instance, "after the restart")
-            after = await next_notification(listen)
-            assert "after the restart" in after["status"]["content"]
-            listen.send_signal(signal.SIGTERM)
-            _, err = await asyncio.wait_for(listen.communicate(), BOUND)
+            missed, after, (_, err) = await missed_then_live(instance, listen)
         assert int(first["id"]) < int(missed["id"]) < int(after["id"])
         assert listen.returncode == 128 + signal.SIGTERM
         assert err.decode().splitlines() == [
@@ -117,12 +125,6 @@ async def test_a_listener_that_printed_nothing_misses_nothing_across_a_restart(
         async with daemon(lay) as second_daemon:
             await stored(second_daemon, "while it was down")
             listen.send_signal(signal.SIGCONT)
-            missed = await next_notification(listen)
-            assert "while it was down" in missed["status"]["content"]
-            await mention(instance, "after the restart")
-            after = await next_notification(listen)
-            assert "after the restart" in after["status"]["content"]
-            listen.send_signal(signal.SIGTERM)
-            out, _ = await asyncio.wait_for(listen.communicate(), BOUND)
+            _, _, (out, _) = await missed_then_live(instance, listen)
         assert out == b""  # nothing more: the one stored before it subscribed is not replayed
         assert listen.returncode == 128 + signal.SIGTERM
