@@ -188,8 +188,12 @@ async def make_store(state_dir: Path, count: int, **options: Any) -> None:
     await store.close()
 
 
-async def read_frames(path: Path, since_id: str, until: Any) -> list[dict[str, Any]]:
-    """Subscribe on a fresh Unix-socket connection and read frames until `until(frame)`."""
+async def read_frames(
+    path: Path, since_id: str, until: Any, *, closes: bool = False
+) -> list[dict[str, Any]]:
+    """Subscribe on a fresh Unix-socket connection and read frames until `until(frame)`;
+    then the connection still answers `status` (its answer is the last frame), or with
+    `closes`, the daemon has closed it."""
     reader, writer = await asyncio.open_unix_connection(str(path), limit=LINE_LIMIT)
     frames: list[dict[str, Any]] = []
     try:
@@ -199,6 +203,9 @@ async def read_frames(path: Path, since_id: str, until: Any) -> list[dict[str, A
             line = await asyncio.wait_for(reader.readline(), 30)
             assert line, f"the connection closed after {len(frames)} frames"
             frames.append(json.loads(line))
+        if closes:
+            assert await asyncio.wait_for(reader.read(), 30) == b""
+            return frames
         # the connection still serves calls
         writer.write(json.dumps(frame(2, "status")).encode() + b"\n")
         await writer.drain()
@@ -231,15 +238,15 @@ async def test_a_page_damaged_while_running_ends_the_replay_with_an_error(
     config = config_on(workdir, upstream, state_dir, "none")
     async with daemon_process(config) as daemon:
         corrupt_page_of(state_dir / FILENAME, "300")
-        frames = await read_frames(daemon.socket_path, "0", lambda f: "error" in f)
-        *notes, failed, answer = frames[1:]  # after the subscribe answer
+        frames = await read_frames(daemon.socket_path, "0", lambda f: "error" in f, closes=True)
+        *notes, failed = frames[1:]  # after the subscribe answer; then the connection closed
         ids = [n["params"]["notification"]["id"] for n in notes]
         assert ids == [str(i) for i in range(1, len(ids) + 1)]
         assert 0 < len(ids) < 300  # up to the page of the store read that failed
         assert failed["id"] is None
         assert failed["error"]["code"] == -32603
         assert failed["error"]["data"]["since_id"] == ids[-1]  # resume point
-        assert answer["result"]["store"].startswith("damaged")  # status on that connection
+        assert (await status(daemon))["store"].startswith("damaged")  # on a new connection
         assert (await health(daemon))[0] == 503
         # `mastod listen` stops on it instead of waiting forever
         listen = await asyncio.create_subprocess_exec(
