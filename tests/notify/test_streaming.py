@@ -12,7 +12,8 @@ import yarl
 from aiohttp import web
 from structlog.testing import capture_logs
 
-from mastod.mastodon.client import Api
+from mastod.mastodon.client import Api, MastodonClient
+from mastod.notify.backfill import BASELINE_KEY
 from mastod.notify.hub import Hub
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore
@@ -179,3 +180,31 @@ def test_read_frame_reads_the_payload_twice() -> None:
 def test_streaming_url(streaming: str | None, base: str, expected: str) -> None:
     url = streaming_url(streaming, base)
     assert url == yarl.URL(f"{expected}/api/v1/streaming?stream=user:notification")
+
+
+async def test_a_refused_catch_up_waits_for_a_new_token(
+    fake: FakeMastodon,
+    client: MastodonClient,
+    source: StreamingSource,
+    store: NotificationStore,
+) -> None:
+    store.set_meta(BASELINE_KEY, "0")
+    fake.add(*(note(i) for i in range(1, 4)))
+    client.set_token("revoked-token-8d1f")  # the REST calls are refused (401), the stream not
+
+    async def script(ws: web.WebSocketResponse, connection: int) -> None:
+        await hold_open(ws)
+
+    fake.script = script
+    with capture_logs() as logs:
+        await source.start()
+        await until(lambda: source.state == "connected")  # after the refused catch-up
+        assert [e["event"] for e in logs].count("backfill.failed") == 1
+        assert store.count() == 0
+        client.set_token(TOKEN)  # replaced (SIGHUP) and verified: the sources ask again
+        source.request_catch_up()
+        await until(lambda: store.count() == 3)
+    events = [e["event"] for e in logs]
+    assert events.count("backfill.failed") == 1
+    assert "backfill.recovered" in events
+    assert source.connections == 1  # the same connection caught up
