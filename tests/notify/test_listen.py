@@ -54,20 +54,31 @@ async def printed(proc: asyncio.subprocess.Process, count: int) -> list[dict[str
 async def test_prints_json_lines_and_resumes_after_dropped(rpc: Rpc, start_listen: Start) -> None:
     await rpc.ingest(note(10))
     listen = await start_listen()
-    for nid in range(11, 31):  # one loop step: its queue overflows before anything is sent
-        assert await rpc.intake.ingest(note(nid))
-    first = await printed(listen, 20)
-    assert [n["id"] for n in first] == [str(i) for i in range(11, 31)]
-    assert first[0]["status"]["attachments"] == [{"id": "3", "type": "image"}]  # type: ignore[index]
-    for nid in (31, 32):
+    # Stopped, it reads nothing: the socket fills, the hub waits on it, its queue overflows
+    # and the hub drops it (the subscription is gone at once; `dropped` waits in the socket).
+    listen.send_signal(signal.SIGSTOP)
+    last = 10
+    try:
+        while rpc.hub.subscriber_count and last < 20_000:
+            last += 1
+            assert await rpc.intake.ingest(note(last))
+            await asyncio.sleep(0)
+    finally:
+        listen.send_signal(signal.SIGCONT)
+    assert rpc.hub.subscriber_count == 0, "never dropped"
+    everything = await printed(listen, last - 10)  # what it had, then the replay after dropped
+    assert [n["id"] for n in everything] == [str(i) for i in range(11, last + 1)]
+    assert everything[0]["status"]["attachments"] == [{"id": "3", "type": "image"}]  # type: ignore[index]
+    await until(lambda: rpc.hub.subscriber_count == 1)  # resubscribed: live again
+    for nid in (last + 1, last + 2):
         await rpc.ingest(note(nid))
         await asyncio.sleep(0)
-    assert [n["id"] for n in await printed(listen, 2)] == ["31", "32"]
+    assert [n["id"] for n in await printed(listen, 2)] == [str(last + 1), str(last + 2)]
 
     listen.send_signal(signal.SIGINT)
     _, stderr = await asyncio.wait_for(listen.communicate(), READ_TIMEOUT)
     assert listen.returncode == 130
-    assert "resubscribing after '10'" in stderr.decode()
+    assert "resubscribing after '" in stderr.decode()
     assert "Traceback" not in stderr.decode()
     await until(lambda: rpc.hub.subscriber_count == 0)
 
