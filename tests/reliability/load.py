@@ -358,9 +358,10 @@ async def _ws_subscriber(
                 data = json.loads(message.data)
                 if data.get("method") == "notification":
                     got.ids.append(str(data["params"]["notification"]["id"]))
-                elif data.get("method") == "dropped":
+                elif data.get("method") == "dropped":  # fell behind: resume where it stopped
                     got.dropped += 1
-                    return
+                    since = data["params"]["since_id"]
+                    await ws.send_str(json.dumps(frame("sub", "subscribe", {"since_id": since})))
 
 
 # -- upstream faults during the load (the soak) ---------------------------------------------------
