@@ -5,6 +5,7 @@ each deliver every notification once, in the order stored."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -76,8 +77,12 @@ async def test_falling_behind_and_restarting_lose_and_double_nothing(
         try:
             await wait_for(lambda: bridge.state()["state"] == "connected")
             with structlog.testing.capture_logs() as logs:
-                # one synchronous step: 60 notifications into a queue of 2
-                await intake.ingest_many([notification(n) for n in range(1, 61)])
+                # 30 in one step: the bridge takes them (20 in flight, then it waits for the
+                # broker's acknowledgements); 30 more while it waits overflow its queue of 2
+                await intake.ingest_many([notification(n) for n in range(1, 31)])
+                for _ in range(3):
+                    await asyncio.sleep(0)
+                await intake.ingest_many([notification(n) for n in range(31, 61)])
                 assert await received(watcher, 60) == [str(n) for n in range(1, 61)]
             assert any(e["event"] == "mqtt.resuming" for e in logs)
             await wait_for(lambda: bridge.position.last == "60")
