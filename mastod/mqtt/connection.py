@@ -5,7 +5,6 @@ first, 3.1.1 when the broker refuses 5), the will that marks the daemon offline,
 from __future__ import annotations
 
 import logging
-import random
 import socket
 import ssl
 import time
@@ -18,6 +17,7 @@ from aiomqtt import ProtocolVersion
 from aiomqtt.exceptions import MqttConnectError
 
 from mastod.config import MqttConfig
+from mastod.net import backoff_delay
 
 TIMEOUT = 10.0  # seconds for CONNACK, PUBACK and SUBACK before the link counts as down
 KEEPALIVE = 30  # seconds: how soon the broker notices a vanished daemon and sends the will
@@ -34,8 +34,7 @@ _PROTOCOL_NAMES = {ProtocolVersion.V5: "5", ProtocolVersion.V311: "3.1.1"}
 def backoff(failures: int) -> float:
     """Seconds before reconnect attempt number `failures` (1, 2, ...), jittered so that
     daemons that lost one broker together do not all come back at the same instant."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_FIRST * 2.0 ** max(failures - 1, 0))
-    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+    return backoff_delay(max(failures - 1, 0), base=BACKOFF_FIRST, cap=BACKOFF_CAP)
 
 
 def client_id(config: MqttConfig) -> str:
