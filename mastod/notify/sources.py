@@ -18,7 +18,8 @@ from mastod.notify.store import NotificationStore
 from mastod.notify.streaming import StreamingSource
 from mastod.tasks import TaskSet
 
-CATCH_UP_SPACING = 0.25  # seconds between two push-triggered catch-up runs
+# seconds after a catch-up run that found nothing new before the next one starts
+CATCH_UP_SPACING = 0.1
 
 if TYPE_CHECKING:  # the push stack (cryptography, http_ece, pyngrok: ~9 MiB) loads on demand
     from mastod.push.decrypt import PushPayload
@@ -117,16 +118,17 @@ class Sources:
         async def run() -> None:
             try:
                 while True:
-                    # runs start at least CATCH_UP_SPACING apart: a burst of pushes costs a
-                    # run or two, not one each (the rate limit belongs to the user's calls)
                     loop = asyncio.get_running_loop()
                     await asyncio.sleep(self._next_run - loop.time())
-                    self._next_run = loop.time() + CATCH_UP_SPACING
                     self._again = False
-                    await catch_up(
+                    ingested = await catch_up(
                         self.client.api(), self.store, self.intake,
                         backoff=_backoff, types=self.config.notifications.types,
                     )  # fmt: skip
+                    # A run that found nothing new answered pushes about what was already
+                    # fetched: the next waits, so a burst of them costs a run or two, not
+                    # one each (the rate limit belongs to the user's calls).
+                    self._next_run = loop.time() + (0.0 if ingested else CATCH_UP_SPACING)
                     if not self._again:
                         break
             finally:
