@@ -22,7 +22,8 @@ from mastod.notify.streaming import StreamingSource
 from mastod.notify.sweep import SweepFailures, fetch_missing, sweep
 from mastod.tasks import TaskSet
 
-CATCH_UP_SPACING = 0.25  # seconds between two push-triggered catch-up runs
+# seconds after a catch-up run that found nothing new before the next one starts
+CATCH_UP_SPACING = 0.1
 
 if TYPE_CHECKING:  # the push stack (cryptography, http_ece, pyngrok) loads only when used
     from mastod.push.decrypt import PushPayload
@@ -177,16 +178,17 @@ class Sources:
     async def _catch_up(self, pushed: list[str]) -> None:
         """Backfill until complete; then fetch by id what was pushed and is still missing (a
         notification Mastodon made visible after a higher id: the backfill skips it)."""
-        # runs start at least CATCH_UP_SPACING apart: a burst of pushes costs a run or two,
-        # not one each (the rate limit belongs to the user's calls)
         loop = asyncio.get_running_loop()
         await asyncio.sleep(self._next_catch_up - loop.time())
-        self._next_catch_up = loop.time() + CATCH_UP_SPACING
         types = self.config.notifications.types
         api = self.client.api()
-        await catch_up(
+        ingested = await catch_up(
             api, self.store, self.intake, backoff=_backoff, types=types, failures=self._catch_ups
         )
+        # A run that found nothing new answered pushes about what was already fetched: the
+        # next one waits, so a burst of them costs a run or two, not one each (the rate limit
+        # belongs to the user's calls).
+        self._next_catch_up = loop.time() + (0.0 if ingested else CATCH_UP_SPACING)
         if self._catch_ups.refused(api):  # fetched once a new token is verified
             self._pushed.extend(pushed)
             return

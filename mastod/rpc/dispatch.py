@@ -32,7 +32,6 @@ log = get_logger(__name__)
 
 DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
 DEFAULT_MAX_BATCH = 100
-MAX_IN_FLIGHT = 64  # calls per connection; its reading pauses beyond it (back-pressure)
 
 
 class Peer(Protocol):
@@ -76,35 +75,6 @@ class CloseCallbacks:
                 callback()
             except Exception:
                 log.exception("rpc.close_callback_failed")
-
-
-class CallSlots:
-    """A connection's in-flight bound, counted in calls (a batch takes one per call, up to
-    the whole bound): its reader waits for room before it reads the next frame."""
-
-    def __init__(self, capacity: int = MAX_IN_FLIGHT) -> None:
-        self.capacity = capacity
-        self.used = 0
-        self._freed = asyncio.Event()
-
-    async def acquire(self, calls: int) -> int:
-        """Wait until `calls` fit; the number taken (give it back to `release`)."""
-        taken = min(calls, self.capacity)
-        while self.used + taken > self.capacity:
-            self._freed.clear()
-            await self._freed.wait()
-        self.used += taken
-        return taken
-
-    def release(self, taken: int) -> None:
-        self.used -= taken
-        self._freed.set()
-
-    async def idle(self) -> None:
-        """Wait until every call taken has been given back."""
-        while self.used:
-            self._freed.clear()
-            await self._freed.wait()
 
 
 current_peer: contextvars.ContextVar[Peer | None] = contextvars.ContextVar(

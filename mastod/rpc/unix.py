@@ -14,7 +14,6 @@ from pathlib import Path
 
 from mastod.logs import get_logger
 from mastod.rpc.dispatch import (
-    CallSlots,
     CloseCallbacks,
     Dispatcher,
     Frame,
@@ -22,6 +21,7 @@ from mastod.rpc.dispatch import (
     encode,
     error_frame,
 )
+from mastod.rpc.slots import CallSlots
 from mastod.tasks import TaskSet
 
 log = get_logger(__name__)

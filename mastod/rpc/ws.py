@@ -14,7 +14,8 @@ from collections.abc import Callable, MutableSet
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from mastod.rpc.dispatch import CallSlots, CloseCallbacks, Dispatcher, Frame, FrameTooLarge
+from mastod.rpc.dispatch import CloseCallbacks, Dispatcher, Frame, FrameTooLarge
+from mastod.rpc.slots import CallSlots
 from mastod.tasks import TaskSet
 
 

@@ -236,6 +236,7 @@ async def test_a_burst_of_pushes_costs_a_handful_of_requests(strict: Hooked) -> 
     listener.close()
     assert (await pushes(strict))["accepted"] == 1 + len(burst) + 1
     spent = strict.lists() - before
-    # runs start CATCH_UP_SPACING apart however slowly this machine sends: a rate, not a count
+    # a run that found nothing new makes the next wait CATCH_UP_SPACING however slowly this
+    # machine sends: the bound is a rate, not a count
     most = 1 + int(elapsed / CATCH_UP_SPACING)
     assert spent <= most, f"{spent} list requests in {elapsed:.2f} s"
