@@ -18,10 +18,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from jsonrpcserver import JsonRpcError, Success, async_dispatch_to_response
+from jsonrpcserver import JsonRpcError, Success, async_dispatch_to_serializable
 from jsonrpcserver.result import Result
 from jsonrpcserver.sentinels import NODATA
-from oslash.either import Left
 
 from mastod.logs import get_logger
 from mastod.mastodon.uploads import FILE_PARAMS, inline_frame_bytes
@@ -285,13 +284,11 @@ class Dispatcher:
         current_peer.set(peer)
         response: dict[str, Any] | None
         try:
-            response = await async_dispatch_to_response(  # type: ignore[assignment]
-                request,
-                self._table,
-                deserializer=_same,
-                validator=_same,
-                post_process=lambda response: _finish(response, self.registry, request),
+            served = await async_dispatch_to_serializable(
+                request, self._table, deserializer=_same, validator=_same
             )
+            # one request object in: one response object out, or None for a notification
+            response = _finish(served, self.registry, request) if isinstance(served, dict) else None
         except asyncio.CancelledError:
             self._unless_stopping()
             stopped = errors.from_exception(errors.DaemonStopped())
@@ -363,40 +360,34 @@ def _request_problem(request: Any) -> str | None:
     return None
 
 
-def _finish(response: Any, registry: Registry, request: dict[str, Any]) -> dict[str, Any]:
-    """Serialise jsonrpcserver's response, making its stock errors precise and safe (with the
-    nearest method or parameter name for a near miss)."""
-    if isinstance(response, Left):
-        err = response._error
-        code, message, data = err.code, err.message, err.data
-        if code == errors.INVALID_PARAMS and isinstance(data, str):
-            method = registry.get(request["method"])
-            known = [p.name for p in method.params] if method is not None else []
-            error = errors.binding_error(data, request.get("params"), known)
-            return error_frame(error, err.id)
-        if code == errors.METHOD_NOT_FOUND:
-            return error_frame(errors.method_not_found(str(data), registry.names()), err.id)
-        if code == errors.INTERNAL_ERROR or message == "Server error":
-            # jsonrpcserver puts str(exc) here; it never reaches a client.
-            code, message, data = errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT, None
-        error = errors.RpcError(code, message, _data(data))
-        return error_frame(error, err.id)
-    ok = response._value
-    return {"jsonrpc": "2.0", "result": ok.result, "id": ok.id}
-
-
-def _data(data: Any) -> Any:
-    return None if data is NODATA else data
+def _finish(
+    response: dict[str, Any], registry: Registry, request: dict[str, Any]
+) -> dict[str, Any]:
+    """jsonrpcserver's response with its stock errors made precise and safe (with the nearest
+    method or parameter name for a near miss)."""
+    err = response.get("error")
+    if err is None:
+        return response
+    code, message, data, id_ = err["code"], err["message"], err.get("data"), response["id"]
+    if code == errors.INVALID_PARAMS and isinstance(data, str):
+        method = registry.get(request["method"])
+        known = [p.name for p in method.params] if method is not None else []
+        return error_frame(errors.binding_error(data, request.get("params"), known), id_)
+    if code == errors.METHOD_NOT_FOUND:
+        return error_frame(errors.method_not_found(str(data), registry.names()), id_)
+    if code == errors.INTERNAL_ERROR or message == "Server error":
+        # jsonrpcserver puts str(exc) here; it never reaches a client.
+        code, message, data = errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT, None
+    return error_frame(errors.RpcError(code, message, data), id_)
 
 
 def _adapter(method: Method) -> Callable[..., Awaitable[Result]]:
     """Call `method`, validating values first and turning every exception into a JsonRpcError."""
 
     async def call(*args: Any, **kwargs: Any) -> Result:
-        bound = method.signature.bind(*args, **kwargs)
         try:
-            method.check(bound)
-            result = await method.fn(*bound.args, **bound.kwargs)
+            checked, named = method.check_call(args, kwargs)
+            result = await method.fn(*checked, **named)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
