@@ -22,6 +22,7 @@ from jsonrpcserver import JsonRpcError, Success, async_dispatch_to_serializable
 from jsonrpcserver.result import Result
 from jsonrpcserver.sentinels import NODATA
 
+from mastod.jsontext import fast_dumps
 from mastod.logs import get_logger
 from mastod.mastodon.uploads import FILE_PARAMS, inline_frame_bytes
 from mastod.rpc import errors
@@ -131,6 +132,10 @@ _JSONRPC_KEYS = frozenset(("jsonrpc", "method", "params", "id"))
 def encode(obj: Any) -> str:
     """Compact JSON, always encodable as UTF-8: a lone surrogate (valid as a JSON escape, not
     as Unicode) that came in with a request is escaped again on the way out."""
+    try:
+        return fast_dumps(obj)
+    except TypeError:
+        pass  # a value only the stdlib's rules decide (`mastod.jsontext`)
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     if not text.isascii():
         try:
