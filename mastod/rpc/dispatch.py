@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from jsonrpcserver import JsonRpcError, Success, async_dispatch_to_serializable
+from jsonrpcserver import JsonRpcError, Success, dispatch_to_serializable
 from jsonrpcserver.result import Result
 from jsonrpcserver.sentinels import NODATA
 
@@ -201,12 +201,13 @@ class Dispatcher:
         # Set when the daemon stops: a call cancelled from then on is answered with an error
         # (rpc/errors.STOPPED_TEXT) instead of leaving its client with a closed connection.
         self.stopping = False
-        self._table: dict[str, Callable[..., Awaitable[Result]]] = {}
+        self._table: dict[str, Callable[..., Result]] = {}
+        self._started: list[Started] = []  # at most one: from the dispatch to the await
         self._takes_files: set[str] = set()
         for name in registry.names():
             method = registry.get(name)
             assert method is not None
-            self._table[name] = _adapter(method)
+            self._table[name] = _adapter(method, self._started)
             if any(param.name in FILE_PARAMS for param in method.params):
                 self._takes_files.add(name)
         extra = inline_frame_bytes(max_inline_bytes) if max_inline_bytes else 0
@@ -289,11 +290,15 @@ class Dispatcher:
         current_peer.set(peer)
         response: dict[str, Any] | None
         try:
-            served = await async_dispatch_to_serializable(
+            served = dispatch_to_serializable(
                 request, self._table, deserializer=_same, validator=_same
             )
             # one request object in: one response object out, or None for a notification
-            response = _finish(served, self.registry, request) if isinstance(served, dict) else None
+            response = served if isinstance(served, dict) else None
+            if self._started:  # the params were valid: run the method
+                response = await _run(self._started.pop(), response)
+            if response is not None:
+                response = _finish(response, self.registry, request)
         except asyncio.CancelledError:
             self._unless_stopping()
             stopped = errors.from_exception(errors.DaemonStopped())
@@ -386,26 +391,56 @@ def _finish(
     return error_frame(errors.RpcError(code, message, data), id_)
 
 
-def _adapter(method: Method) -> Callable[..., Awaitable[Result]]:
-    """Call `method`, validating values first and turning every exception into a JsonRpcError."""
+def _adapter(method: Method, started: list[Started]) -> Callable[..., Result]:
+    """What jsonrpcserver calls once it has bound the params: validate their values (an
+    error is a JsonRpcError), then start nothing: the method's coroutine goes to `started`,
+    for `Dispatcher.call` to await. jsonrpcserver's dispatch stays synchronous, without the
+    Task and gather its async dispatcher adds to every call."""
 
-    async def call(*args: Any, **kwargs: Any) -> Result:
+    def call(*args: Any, **kwargs: Any) -> Result:
         try:
             checked, named = method.check_call(args, kwargs)
-            result = await method.fn(*checked, **named)
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
-            error = errors.from_exception(exc)
-            if error is None:
-                log.exception("rpc.internal_error", method=method.name)
-                error = errors.RpcError(errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT)
+            error = _method_error(exc, method.name)
             raise JsonRpcError(error.code, error.message, _nodata(error.data)) from None
-        return Success(result)
+        started.append(Started(method.name, method.fn(*checked, **named)))
+        return Success(None)  # the result is filled in by `_run`
 
     call.__signature__ = method.signature  # type: ignore[attr-defined]
     call.__name__ = method.name
     return call
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    method: str
+    body: Awaitable[Any]
+
+
+async def _run(started: Started, served: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Await a method's coroutine; jsonrpcserver's response (None for a notification) with
+    its result, or with the error the exception maps to."""
+    try:
+        result = await started.body
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        if served is None:
+            _method_error(exc, started.method)  # logged when it is a bug
+            return None
+        error = _method_error(exc, started.method).as_dict()
+        return {"jsonrpc": "2.0", "error": error, "id": served["id"]}
+    if served is not None:
+        served["result"] = result
+    return served
+
+
+def _method_error(exc: Exception, method: str) -> errors.RpcError:
+    error = errors.from_exception(exc)
+    if error is None:
+        log.exception("rpc.internal_error", method=method)
+        error = errors.RpcError(errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT)
+    return error
 
 
 def _nodata(data: Any) -> Any:
