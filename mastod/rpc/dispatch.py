@@ -400,10 +400,11 @@ def _adapter(method: Method, started: list[Started]) -> Callable[..., Result]:
     def call(*args: Any, **kwargs: Any) -> Result:
         try:
             checked, named = method.check_call(args, kwargs)
+            body = method.fn(*checked, **named)  # a coroutine: nothing of the method runs yet
         except Exception as exc:
             error = _method_error(exc, method.name)
             raise JsonRpcError(error.code, error.message, _nodata(error.data)) from None
-        started.append(Started(method.name, method.fn(*checked, **named)))
+        started.append(Started(method.name, body))
         return Success(None)  # the result is filled in by `_run`
 
     call.__signature__ = method.signature  # type: ignore[attr-defined]
