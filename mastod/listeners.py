@@ -48,7 +48,8 @@ class _Guarded(asyncio.Protocol):
         self._between = False  # answered; the next request's deadline starts with its data
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # a stream transport, whatever its class: uvloop's do not derive from asyncio's
+        transport = cast(asyncio.Transport, transport)
         if not self._site.admit(self):
             transport.abort()
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import logging
 import re
 import sys
@@ -111,7 +112,13 @@ def _redact_value(value: object) -> object:
 
 
 def _is_secret_key(key: object, value: object) -> bool:
-    return isinstance(key, str) and value is not None and _SECRET_KEY.search(key) is not None
+    return isinstance(key, str) and value is not None and _secret_name(key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _secret_name(key: str) -> bool:
+    """Whether a key names a secret; the same few keys come with every line."""
+    return _SECRET_KEY.search(key) is not None
 
 
 def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
@@ -124,11 +131,15 @@ def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> Event
 
 def _annotate() -> list[Processor]:
     """What structlog events and foreign (stdlib) records both get, after the context."""
+    return [*_stamp(), structlog.processors.StackInfoRenderer()]
+
+
+def _stamp() -> list[Processor]:
+    """Level, logger name and time: our own text, with nothing to redact."""
     return [
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.StackInfoRenderer(),
     ]
 
 
@@ -185,8 +196,13 @@ def configure_logging(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.stdlib.filter_by_level,
-            *_annotate(),
-            *finish,
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            redact,
+            # after the redaction, which has nothing to mask in them (the keys come last
+            # either way: the order of a line is unchanged)
+            *_stamp(),
+            renderer,
             _mark_rendered,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),

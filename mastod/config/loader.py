@@ -7,18 +7,17 @@ ngrok token, RPC token) are resolved here and never appear in an error.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import os
 import secrets
 import stat
-import types
-import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from mastod import hints
 from mastod.config.model import Config, ConfigError, MqttConfig
+from mastod.hints import DATACLASS, Hint, dataclass_fields
 
 
 def load_config(
@@ -160,11 +159,6 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
 def _build(cls: Any, data: object, key: str) -> Any:
     """A `cls` instance from a mapping, every field converted and checked by its type hint."""
     if not isinstance(data, Mapping):
@@ -177,46 +171,47 @@ def _build(cls: Any, data: object, key: str) -> Any:
                 _join(key, _text(str(name))), f"unknown key (expected one of: {expected})"
             )
     values = {}
+    field_hints = dataclass_fields(cls)
     for f in fields.values():
         sub = _join(key, f.name)
         if f.name not in data:
             if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
                 continue
-            if not dataclasses.is_dataclass(_hints(cls)[f.name]):
+            if field_hints[f.name].kind != DATACLASS:
                 raise ConfigError(sub, "required")
             data = {**data, f.name: {}}  # a missing section: report its first missing key
-        value = _convert(_hints(cls)[f.name], data[f.name], sub, secret=not f.repr)
+        value = _convert(field_hints[f.name], data[f.name], sub, secret=not f.repr)
         values[f.name] = None if value is None else _check(f, value, sub)
     return cls(**values)
 
 
-_KINDS: Mapping[object, str] = {
-    bool: "true or false",
-    int: "an integer",
-    float: "a number",
-    str: "a string",
-    Path: "a path",
-    tuple: "a list",
+_KINDS: Mapping[str, str] = {
+    hints.BOOL: "true or false",
+    hints.INT: "an integer",
+    hints.FLOAT: "a number",
+    hints.STR: "a string",
+    hints.PATH: "a path",
+    hints.ARRAY: "a list",
 }
 
 
-def _convert(tp: Any, value: object, key: str, *, secret: bool, nullable: bool = False) -> Any:
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (types.UnionType, typing.Union):
+def _convert(hint: Hint, value: object, key: str, *, secret: bool, nullable: bool = False) -> Any:
+    kind = hint.kind
+    if kind == hints.UNION:
         if value is None:
             return None
-        inner = next(arg for arg in args if arg is not type(None))
+        inner = next(arg for arg in hint.args if arg.kind != hints.NULL)
         return _convert(inner, value, key, secret=secret, nullable=True)
-    if origin is Literal:
-        if isinstance(value, str) and value in args:
+    if kind == hints.LITERAL:
+        if isinstance(value, str) and value in hint.values:
             return value
-        raise ConfigError(key, f"must be one of {', '.join(args)}")
-    if dataclasses.is_dataclass(tp):
-        return _build(tp, value, key)
-    if isinstance(value, str) and tp in (str, Path):
+        raise ConfigError(key, f"must be one of {', '.join(hint.values)}")
+    if kind == DATACLASS:
+        return _build(hint.tp, value, key)
+    if isinstance(value, str) and kind in (hints.STR, hints.PATH):
         if not value.strip():
             raise ConfigError(key, "must not be empty")
-        if tp is str:
+        if kind == hints.STR:
             return value.strip()
         if "\0" in value:
             raise ConfigError(key, "must not contain a NUL character")
@@ -225,24 +220,23 @@ def _convert(tp: Any, value: object, key: str, *, secret: bool, nullable: bool =
         except RuntimeError:  # ~user for a user that does not exist
             raise ConfigError(key, f"cannot expand {_show(value)}: no such user") from None
     if isinstance(value, bool):
-        if tp is bool:
+        if kind == hints.BOOL:
             return value
-    elif tp is int and isinstance(value, int):
+    elif kind == hints.INT and isinstance(value, int):
         return value
-    elif tp is float and isinstance(value, int | float):
+    elif kind == hints.FLOAT and isinstance(value, int | float):
         try:
             number = float(value)
         except OverflowError:
             raise ConfigError(key, "is too large") from None
         if math.isfinite(number):
             return number
-    if origin is tuple and isinstance(value, list | tuple):
-        return tuple(
-            _convert(args[0], item, f"{key}[{i}]", secret=secret) for i, item in enumerate(value)
-        )
-    kind = _KINDS.get(origin or tp, str(tp)) + (" or null" if nullable else "")
+    if kind == hints.ARRAY and hint.origin is tuple and isinstance(value, list | tuple):
+        item = hint.args[0]
+        return tuple(_convert(item, v, f"{key}[{i}]", secret=secret) for i, v in enumerate(value))
+    shown = _KINDS.get(kind, str(hint.tp)) + (" or null" if nullable else "")
     got = type(value).__name__ if secret else _show(value)
-    raise ConfigError(key, f"must be {kind}, got {got}")
+    raise ConfigError(key, f"must be {shown}, got {got}")
 
 
 def _check(f: dataclasses.Field[Any], value: Any, key: str) -> Any:

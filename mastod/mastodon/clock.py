@@ -20,15 +20,21 @@ class InstanceClock:
     def __init__(self) -> None:
         self._readings: deque[float] = deque(maxlen=READINGS)
         self.measured_at: float | None = None  # our wall clock at the newest reading
+        # `Date` changes once a second: answers within that second parse it once
+        self._parsed: tuple[str, float] | None = None
 
     def observe(self, date_header: str | None, now: float | None = None) -> None:
         """Take one reading from an answer's `Date` header (ignored when absent or unreadable)."""
         if not date_header:
             return
-        try:
-            theirs = parsedate_to_datetime(date_header).timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return
+        if self._parsed is not None and self._parsed[0] == date_header:
+            theirs = self._parsed[1]
+        else:
+            try:
+                theirs = parsedate_to_datetime(date_header).timestamp()
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return
+            self._parsed = (date_header, theirs)
         ours = time.time() if now is None else now
         # `Date` is truncated to the second: the middle of that second is the best guess
         self._readings.append(theirs + 0.5 - ours)

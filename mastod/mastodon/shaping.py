@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mastod.jsontext import mark_constant, mark_float
+
 STATUS_RENAMES = {"media_attachments": "attachments", "tags": "hashtags"}
 
 
@@ -46,8 +48,10 @@ def _renamed(entity: dict[str, Any]) -> dict[str, Any]:
 
 
 # Renaming while decoding costs one dict rebuild per Status instead of a second walk over
-# the whole document.
-_decoder = json.JSONDecoder(object_hook=_renamed)
+# the whole document. A NaN or infinity is kept, marked for the encoder (`mastod.jsontext`).
+_decoder = json.JSONDecoder(
+    object_hook=_renamed, parse_constant=mark_constant, parse_float=mark_float
+)
 
 
 def loads(text: str) -> Any:

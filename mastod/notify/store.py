@@ -32,6 +32,7 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
+from mastod.jsontext import fast_dumps
 from mastod.logs import get_logger
 from mastod.notify import retention, storefile
 from mastod.notify.faults import Faults, StoreFailed
@@ -73,6 +74,10 @@ def order_key(notification_id: str) -> str:
 
 def encode(notification: Mapping[str, Any]) -> str:
     """The JSON text stored and sent: compact, UTF-8, never with a raw newline (SSE-safe)."""
+    try:
+        return fast_dumps(notification)
+    except TypeError:
+        pass  # a value only the stdlib's rules decide (`mastod.jsontext`)
     return json.dumps(notification, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 

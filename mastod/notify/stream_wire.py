@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import yarl
 
+from mastod.jsontext import mark_constant, mark_float
 from mastod.logs import get_logger
 
 log = get_logger(__name__)
@@ -36,7 +37,7 @@ def read_frame(text: str) -> tuple[FrameKind, dict[str, Any] | None]:
     payload = message.get("payload")
     if isinstance(payload, str):  # JSON text inside the JSON frame
         try:
-            payload = json.loads(payload)
+            payload = json.loads(payload, parse_constant=mark_constant, parse_float=mark_float)
         except ValueError:
             log.warning("streaming.bad_frame", reason="payload is not JSON")
             return "other", None

@@ -18,11 +18,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from jsonrpcserver import JsonRpcError, Success, async_dispatch_to_response
+from jsonrpcserver import JsonRpcError, Success, dispatch_to_serializable
 from jsonrpcserver.result import Result
 from jsonrpcserver.sentinels import NODATA
-from oslash.either import Left
 
+from mastod.jsontext import fast_dumps
 from mastod.logs import get_logger
 from mastod.mastodon.uploads import FILE_PARAMS, inline_frame_bytes
 from mastod.rpc import errors
@@ -102,6 +102,10 @@ _JSONRPC_KEYS = frozenset(("jsonrpc", "method", "params", "id"))
 def encode(obj: Any) -> str:
     """Compact JSON, always encodable as UTF-8: a lone surrogate (valid as a JSON escape, not
     as Unicode) that came in with a request is escaped again on the way out."""
+    try:
+        return fast_dumps(obj)
+    except TypeError:
+        pass  # a value only the stdlib's rules decide (`mastod.jsontext`)
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     if not text.isascii():
         try:
@@ -167,12 +171,13 @@ class Dispatcher:
         # Set when the daemon stops: a call cancelled from then on is answered with an error
         # (rpc/errors.STOPPED_TEXT) instead of leaving its client with a closed connection.
         self.stopping = False
-        self._table: dict[str, Callable[..., Awaitable[Result]]] = {}
+        self._table: dict[str, Callable[..., Result]] = {}
+        self._started: list[Started] = []  # at most one: from the dispatch to the await
         self._takes_files: set[str] = set()
         for name in registry.names():
             method = registry.get(name)
             assert method is not None
-            self._table[name] = _adapter(method)
+            self._table[name] = _adapter(method, self._started)
             if any(param.name in FILE_PARAMS for param in method.params):
                 self._takes_files.add(name)
         extra = inline_frame_bytes(max_inline_bytes) if max_inline_bytes else 0
@@ -255,13 +260,15 @@ class Dispatcher:
         current_peer.set(peer)
         response: dict[str, Any] | None
         try:
-            response = await async_dispatch_to_response(  # type: ignore[assignment]
-                request,
-                self._table,
-                deserializer=_same,
-                validator=_same,
-                post_process=lambda response: _finish(response, self.registry, request),
+            served = dispatch_to_serializable(
+                request, self._table, deserializer=_same, validator=_same
             )
+            # one request object in: one response object out, or None for a notification
+            response = served if isinstance(served, dict) else None
+            if self._started:  # the params were valid: run the method
+                response = await _run(self._started.pop(), response)
+            if response is not None:
+                response = _finish(response, self.registry, request)
         except asyncio.CancelledError:
             self._unless_stopping()
             stopped = errors.from_exception(errors.DaemonStopped())
@@ -333,53 +340,78 @@ def _request_problem(request: Any) -> str | None:
     return None
 
 
-def _finish(response: Any, registry: Registry, request: dict[str, Any]) -> dict[str, Any]:
-    """Serialise jsonrpcserver's response, making its stock errors precise and safe (with the
-    nearest method or parameter name for a near miss)."""
-    if isinstance(response, Left):
-        err = response._error
-        code, message, data = err.code, err.message, err.data
-        if code == errors.INVALID_PARAMS and isinstance(data, str):
-            method = registry.get(request["method"])
-            known = [p.name for p in method.params] if method is not None else []
-            error = errors.binding_error(data, request.get("params"), known)
-            return error_frame(error, err.id)
-        if code == errors.METHOD_NOT_FOUND:
-            return error_frame(errors.method_not_found(str(data), registry.names()), err.id)
-        if code == errors.INTERNAL_ERROR or message == "Server error":
-            # jsonrpcserver puts str(exc) here; it never reaches a client.
-            code, message, data = errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT, None
-        error = errors.RpcError(code, message, _data(data))
-        return error_frame(error, err.id)
-    ok = response._value
-    return {"jsonrpc": "2.0", "result": ok.result, "id": ok.id}
+def _finish(
+    response: dict[str, Any], registry: Registry, request: dict[str, Any]
+) -> dict[str, Any]:
+    """jsonrpcserver's response with its stock errors made precise and safe (with the nearest
+    method or parameter name for a near miss)."""
+    err = response.get("error")
+    if err is None:
+        return response
+    code, message, data, id_ = err["code"], err["message"], err.get("data"), response["id"]
+    if code == errors.INVALID_PARAMS and isinstance(data, str):
+        method = registry.get(request["method"])
+        known = [p.name for p in method.params] if method is not None else []
+        return error_frame(errors.binding_error(data, request.get("params"), known), id_)
+    if code == errors.METHOD_NOT_FOUND:
+        return error_frame(errors.method_not_found(str(data), registry.names()), id_)
+    if code == errors.INTERNAL_ERROR or message == "Server error":
+        # jsonrpcserver puts str(exc) here; it never reaches a client.
+        code, message, data = errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT, None
+    return error_frame(errors.RpcError(code, message, data), id_)
 
 
-def _data(data: Any) -> Any:
-    return None if data is NODATA else data
+def _adapter(method: Method, started: list[Started]) -> Callable[..., Result]:
+    """What jsonrpcserver calls once it has bound the params: validate their values (an
+    error is a JsonRpcError), then start nothing: the method's coroutine goes to `started`,
+    for `Dispatcher.call` to await. jsonrpcserver's dispatch stays synchronous, without the
+    Task and gather its async dispatcher adds to every call."""
 
-
-def _adapter(method: Method) -> Callable[..., Awaitable[Result]]:
-    """Call `method`, validating values first and turning every exception into a JsonRpcError."""
-
-    async def call(*args: Any, **kwargs: Any) -> Result:
-        bound = method.signature.bind(*args, **kwargs)
+    def call(*args: Any, **kwargs: Any) -> Result:
         try:
-            method.check(bound)
-            result = await method.fn(*bound.args, **bound.kwargs)
-        except asyncio.CancelledError:
-            raise
+            checked, named = method.check_call(args, kwargs)
+            body = method.fn(*checked, **named)  # a coroutine: nothing of the method runs yet
         except Exception as exc:
-            error = errors.from_exception(exc)
-            if error is None:
-                log.exception("rpc.internal_error", method=method.name)
-                error = errors.RpcError(errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT)
+            error = _method_error(exc, method.name)
             raise JsonRpcError(error.code, error.message, _nodata(error.data)) from None
-        return Success(result)
+        started.append(Started(method.name, body))
+        return Success(None)  # the result is filled in by `_run`
 
     call.__signature__ = method.signature  # type: ignore[attr-defined]
     call.__name__ = method.name
     return call
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    method: str
+    body: Awaitable[Any]
+
+
+async def _run(started: Started, served: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Await a method's coroutine; jsonrpcserver's response (None for a notification) with
+    its result, or with the error the exception maps to."""
+    try:
+        result = await started.body
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        if served is None:
+            _method_error(exc, started.method)  # logged when it is a bug
+            return None
+        error = _method_error(exc, started.method).as_dict()
+        return {"jsonrpc": "2.0", "error": error, "id": served["id"]}
+    if served is not None:
+        served["result"] = result
+    return served
+
+
+def _method_error(exc: Exception, method: str) -> errors.RpcError:
+    error = errors.from_exception(exc)
+    if error is None:
+        log.exception("rpc.internal_error", method=method)
+        error = errors.RpcError(errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT)
+    return error
 
 
 def _nodata(data: Any) -> Any:

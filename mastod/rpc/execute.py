@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from mastod.jsontext import mark_float
 from mastod.rpc.dispatch import Dispatcher, encode
 from mastod.rpc.http import LOOPBACK_NAMES
 
@@ -62,7 +63,9 @@ def register_execute(
         if expected is not None and not _authorized(request, expected):
             return web.json_response(_UNAUTHORIZED, status=401)
         try:
-            body = json.loads(await request.read(), parse_constant=_not_json)
+            body = json.loads(
+                await request.read(), parse_constant=_not_json, parse_float=mark_float
+            )
             problem = _problem(body)
             if problem is None:  # encoded here: NaN or 1e400 in args is bad JSON, not a bug
                 params = body.get("args") or {}

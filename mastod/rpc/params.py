@@ -1,5 +1,6 @@
-"""Parameter types: one walk over a Python annotation gives both the check applied to an
-incoming value and the JSON Schema that `rpc.discover` publishes, so the two cannot disagree.
+"""Parameter types: one reading of a Python annotation (`mastod.hints`) gives both the check
+applied to an incoming value and the JSON Schema that `rpc.discover` publishes, so the two
+cannot disagree.
 
 The vocabulary is deliberately small: str, int, float, bool, None, Any, unions, `Literal` of
 strings, `list[X]` (and the read-only sequence ABCs), `dict[str, X]` (and `Mapping`) and
@@ -11,14 +12,13 @@ integer, and clients whose numbers are all floats send it so.
 
 from __future__ import annotations
 
-import collections.abc
-import types
-import typing
-from typing import Annotated, Any, Literal, Union
+from collections.abc import Callable
+from typing import Any
+
+from mastod import hints
+from mastod.hints import Hint
 
 _ENUM_SHOWN = 6
-_LIST_ORIGINS = (list, tuple, collections.abc.Sequence, collections.abc.Iterable)
-_DICT_ORIGINS = (dict, collections.abc.Mapping)
 
 
 class InvalidParams(ValueError):
@@ -27,52 +27,58 @@ class InvalidParams(ValueError):
 
 def json_schema(tp: Any) -> dict[str, Any]:
     """The JSON Schema for values of annotation `tp`."""
-    if tp is Any or tp is object:
-        return {}
-    if tp is type(None) or tp is None:
-        return {"type": "null"}
-    if tp is bool:
-        return {"type": "boolean"}
-    if tp is int:
-        return {"type": "integer"}
-    if tp is float:
-        return {"type": "number"}
-    if tp is str:
-        return {"type": "string"}
-    if typing.is_typeddict(tp):
-        return _typeddict_schema(tp)
-    if typing.get_origin(tp) is Annotated:
-        base, *extras = typing.get_args(tp)
-        return {**json_schema(base), **_bounds(extras)}
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin is Literal:
-        if all(isinstance(arg, str) for arg in args):  # typed, for generated clients
-            return {"type": "string", "enum": list(args)}
-        return {"enum": list(args)}
-    if origin in (Union, types.UnionType):
-        return _union_schema([json_schema(arg) for arg in args])
-    if origin in _LIST_ORIGINS:
-        return {"type": "array", "items": json_schema(args[0]) if args else {}}
-    if origin in _DICT_ORIGINS or tp in (dict, collections.abc.Mapping):
-        schema: dict[str, Any] = {"type": "object"}
-        if len(args) == 2 and args[1] is not Any:
-            schema["additionalProperties"] = json_schema(args[1])
-        return schema
-    if tp is list:
-        return {"type": "array"}
-    raise TypeError(f"unsupported parameter annotation: {tp!r}")
+    return _schema(_param_hint(tp))
 
 
-def _bounds(extras: list[Any]) -> dict[str, int]:
-    """`minimum`/`maximum` of the Annotated metadata that has them (e.g. actions' `Range`)."""
-    found: dict[str, int] = {}
-    for extra in extras:
-        for key in ("minimum", "maximum"):
-            value = getattr(extra, key, None)
-            if isinstance(value, int):
-                found[key] = value
-    return found
+def _param_hint(tp: Any) -> Hint:
+    hint = tp if isinstance(tp, Hint) else hints.read_hint(tp)
+    if hint.kind in (hints.PATH, hints.DATACLASS):
+        raise TypeError(f"unsupported parameter annotation: {hint.tp!r}")
+    return hint
+
+
+def _schema(hint: Hint) -> dict[str, Any]:
+    kind = hint.kind
+    schema: dict[str, Any]
+    if kind in _SCHEMAS:
+        schema = dict(_SCHEMAS[kind])
+    elif kind == hints.TYPEDDICT:
+        schema = {
+            "type": "object",
+            "properties": {name: _schema(sub) for name, sub in hint.fields.items()},
+            "additionalProperties": False,
+        }
+        required = [name for name in hint.fields if name in hint.required]
+        if required:
+            schema["required"] = required
+    elif kind == hints.LITERAL:
+        if all(isinstance(arg, str) for arg in hint.values):  # typed, for generated clients
+            schema = {"type": "string", "enum": list(hint.values)}
+        else:
+            schema = {"enum": list(hint.values)}
+    elif kind == hints.UNION:
+        schema = _union_schema([_schema(_param_hint(arg)) for arg in hint.args])
+    elif kind == hints.ARRAY:
+        schema = {"type": "array"}
+        if hint.tp is not list:
+            schema["items"] = _schema(_param_hint(hint.args[0]))
+    elif kind == hints.OBJECT:
+        schema = {"type": "object"}
+        if hint.item is not None:
+            schema["additionalProperties"] = _schema(_param_hint(hint.item))
+    else:
+        raise TypeError(f"unsupported parameter annotation: {hint.tp!r}")
+    return {**schema, **hint.bounds}
+
+
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    hints.ANY: {},
+    hints.NULL: {"type": "null"},
+    hints.BOOL: {"type": "boolean"},
+    hints.INT: {"type": "integer"},
+    hints.FLOAT: {"type": "number"},
+    hints.STR: {"type": "string"},
+}
 
 
 def _check_bounds(value: Any, bounds: dict[str, int], where: str) -> Any:
@@ -88,19 +94,6 @@ def _check_bounds(value: Any, bounds: dict[str, int], where: str) -> Any:
     return value
 
 
-def _typeddict_schema(tp: Any) -> dict[str, Any]:
-    hints = typing.get_type_hints(tp)
-    schema: dict[str, Any] = {
-        "type": "object",
-        "properties": {name: json_schema(hint) for name, hint in hints.items()},
-        "additionalProperties": False,
-    }
-    required = [name for name in hints if name in tp.__required_keys__]
-    if required:
-        schema["required"] = required
-    return schema
-
-
 def _union_schema(schemas: list[dict[str, Any]]) -> dict[str, Any]:
     """Fold a union of plain `type` schemas into one `type` list; otherwise `anyOf`."""
     if all(set(s) == {"type"} for s in schemas):
@@ -114,88 +107,122 @@ def _union_schema(schemas: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def check(value: Any, tp: Any, where: str) -> Any:
-    """Return `value` if it is a valid JSON value of annotation `tp`; else raise InvalidParams.
+    """Return `value` if it is a valid JSON value of annotation `tp` (or its `Hint`); else
+    raise InvalidParams.
 
     `where` names the parameter (`status_id`, `media_ids[2]`) for the error text.
     """
-    if tp is Any or tp is object:
+    hint = _param_hint(tp)
+    checked = _CHECKS[hint.kind](value, hint, where)
+    if hint.bounds:
+        _check_bounds(checked, hint.bounds, where)
+    return checked
+
+
+def _any(value: Any, hint: Hint, where: str) -> Any:
+    return value
+
+
+def _null(value: Any, hint: Hint, where: str) -> Any:
+    if value is None:
+        return None
+    raise _wrong(where, "null", value)
+
+
+def _bool(value: Any, hint: Hint, where: str) -> Any:
+    if isinstance(value, bool):
         return value
-    if tp is type(None) or tp is None:
-        if value is None:
-            return None
-        raise _wrong(where, "null", value)
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        raise _wrong(where, "a boolean", value)
-    if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise _wrong(where, "an integer", value)
-    if tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return value
-        raise _wrong(where, "a number", value)
-    if tp is str:
-        if isinstance(value, str):
-            if not value.isascii():
-                _valid_unicode(value, where)
-            return value
-        raise _wrong(where, "a string", value)
-    if typing.is_typeddict(tp):
-        return _check_typeddict(value, tp, where)
-    if typing.get_origin(tp) is Annotated:
-        base, *extras = typing.get_args(tp)
-        return _check_bounds(check(value, base, where), _bounds(extras), where)
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin is Literal:
-        if value in args and isinstance(value, str | int | bool):
-            return value
-        allowed = ", ".join(repr(a) for a in args[:_ENUM_SHOWN])
-        if len(args) > _ENUM_SHOWN:  # the error stays one readable line
-            allowed += f", ... ({len(args)} values, listed in rpc.discover)"
-        raise InvalidParams(f"{where}: must be one of {allowed}, got {_show(value)}")
-    if origin in (Union, types.UnionType):
-        present = [arg for arg in args if arg is not type(None)]
-        if len(present) == 1 and value is not None:  # `X | None`: X's own error is clearer
-            return check(value, present[0], where)
-        for arg in args:
-            try:
-                return check(value, arg, where)
-            except InvalidParams:
-                continue
-        raise _wrong(where, _describe(tp), value)
-    if origin in _LIST_ORIGINS or tp is list:
-        if not isinstance(value, list):
-            raise _wrong(where, "an array", value)
-        item = args[0] if args else Any
-        return [check(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin in _DICT_ORIGINS or tp in (dict, collections.abc.Mapping):
-        if not isinstance(value, dict):
-            raise _wrong(where, "an object", value)
-        item = args[1] if len(args) == 2 else Any
-        return {k: check(v, item, f"{where}.{k}") for k, v in value.items()}
-    raise TypeError(f"unsupported parameter annotation: {tp!r}")
+    raise _wrong(where, "a boolean", value)
 
 
-def _check_typeddict(value: Any, tp: Any, where: str) -> dict[str, Any]:
+def _int(value: Any, hint: Hint, where: str) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise _wrong(where, "an integer", value)
+
+
+def _float(value: Any, hint: Hint, where: str) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    raise _wrong(where, "a number", value)
+
+
+def _str(value: Any, hint: Hint, where: str) -> Any:
+    if isinstance(value, str):
+        if not value.isascii():
+            _valid_unicode(value, where)
+        return value
+    raise _wrong(where, "a string", value)
+
+
+def _literal(value: Any, hint: Hint, where: str) -> Any:
+    args = hint.values
+    if value in args and isinstance(value, str | int | bool):
+        return value
+    allowed = ", ".join(repr(a) for a in args[:_ENUM_SHOWN])
+    if len(args) > _ENUM_SHOWN:  # the error stays one readable line
+        allowed += f", ... ({len(args)} values, listed in rpc.discover)"
+    raise InvalidParams(f"{where}: must be one of {allowed}, got {_show(value)}")
+
+
+def _union(value: Any, hint: Hint, where: str) -> Any:
+    present = [arg for arg in hint.args if arg.kind != hints.NULL]
+    if len(present) == 1 and value is not None:  # `X | None`: X's own error is clearer
+        return check(value, present[0], where)
+    for arg in hint.args:
+        try:
+            return check(value, arg, where)
+        except InvalidParams:
+            continue
+    raise _wrong(where, _describe(hint), value)
+
+
+def _array(value: Any, hint: Hint, where: str) -> Any:
+    if not isinstance(value, list):
+        raise _wrong(where, "an array", value)
+    item = hint.args[0]
+    return [check(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+
+
+def _object(value: Any, hint: Hint, where: str) -> Any:
     if not isinstance(value, dict):
         raise _wrong(where, "an object", value)
-    hints = typing.get_type_hints(tp)
-    unknown = sorted(set(value) - set(hints))
+    item = hint.args[0]
+    return {k: check(v, item, f"{where}.{k}") for k, v in value.items()}
+
+
+def _typeddict(value: Any, hint: Hint, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _wrong(where, "an object", value)
+    fields = hint.fields
+    unknown = sorted(set(value) - set(fields))
     if unknown:
-        raise InvalidParams(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(hints)})")
-    missing = [name for name in hints if name in tp.__required_keys__ and name not in value]
+        raise InvalidParams(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(fields)})")
+    missing = [name for name in fields if name in hint.required and name not in value]
     if missing:
         raise InvalidParams(f"{where}.{missing[0]}: is required")
-    return {k: check(v, hints[k], f"{where}.{k}") for k, v in value.items()}
+    return {k: check(v, fields[k], f"{where}.{k}") for k, v in value.items()}
 
 
-def _describe(tp: Any) -> str:
-    schema = json_schema(tp)
+_CHECKS: dict[str, Callable[[Any, Hint, str], Any]] = {
+    hints.ANY: _any,
+    hints.NULL: _null,
+    hints.BOOL: _bool,
+    hints.INT: _int,
+    hints.FLOAT: _float,
+    hints.STR: _str,
+    hints.LITERAL: _literal,
+    hints.UNION: _union,
+    hints.ARRAY: _array,
+    hints.OBJECT: _object,
+    hints.TYPEDDICT: _typeddict,
+}
+
+
+def _describe(hint: Hint) -> str:
+    schema = _schema(hint)
     choices = [v for part in schema.get("anyOf", [schema]) for v in part.get("enum", [])]
     if choices:  # an optional Literal: say which values would do
         nullable = any(part.get("type") == "null" for part in schema.get("anyOf", []))

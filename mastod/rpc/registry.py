@@ -1,8 +1,8 @@
 """The method table: one explicit object that dispatch, `rpc.discover` and the CLI all read.
 
 A method is a plain `async def` with a typed signature and a docstring. The signature is the
-contract: jsonrpcserver binds incoming params against it, `params.check` validates the values
-against its annotations, and `openrpc` publishes it.
+contract: jsonrpcserver binds incoming params against it (once: nothing binds them again),
+`params.check` validates the values against its annotations, and `openrpc` publishes it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mastod.hints import Hint, read_hint
 from mastod.rpc import params
 
 MethodFn = Callable[..., Awaitable[Any]]
@@ -26,6 +27,7 @@ class Param:
     required: bool
     default: Any
     positional: bool  # may be given by position (else keyword-only)
+    hint: Hint  # the annotation, read once (what `check_call` walks)
     description: str = ""
 
 
@@ -41,11 +43,20 @@ class Method:
     scope: str | None = None  # the OAuth scope its Mastodon call needs (actions only)
     scope_optional: bool = False  # it also works without a token
 
-    def check(self, bound: inspect.BoundArguments) -> None:
-        """Validate bound argument values against the annotations, in place."""
-        by_name = {p.name: p for p in self.params}
-        for name, value in bound.arguments.items():
-            bound.arguments[name] = params.check(value, by_name[name].annotation, name)
+    def check_call(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """Validate the values of a call that binds to `signature` (jsonrpcserver has bound
+        it), in signature order; the checked values, as `params.check` returns them."""
+        checked = [
+            params.check(value, p.hint, p.name) for value, p in zip(args, self.params, strict=False)
+        ]
+        named = {
+            p.name: params.check(kwargs[p.name], p.hint, p.name)
+            for p in self.params[len(args) :]
+            if p.name in kwargs
+        }
+        return checked, named
 
 
 class Registry:
@@ -123,6 +134,7 @@ def describe(
                 default=None if p.default is p.empty else p.default,
                 positional=p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD),
                 description=(docs or {}).get(p.name, ""),
+                hint=read_hint(annotation),
             )
         )
     doc = inspect.getdoc(fn) or ""

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 
 from mastod.mastodon.shaping import shape
@@ -253,13 +254,17 @@ async def test_publish_serialises_nothing_per_subscriber(
     for client in clients:
         await client.subscribe()
     calls: list[object] = []
-    real_dumps = json.dumps
 
-    def counting_dumps(obj: Any, *args: Any, **kwargs: Any) -> str:
-        calls.append(obj)
-        return real_dumps(obj, *args, **kwargs)
+    def counting(real: Callable[..., Any]) -> Callable[..., Any]:
+        def dumps(obj: Any, *args: Any, **kwargs: Any) -> Any:
+            calls.append(obj)
+            return real(obj, *args, **kwargs)
 
-    monkeypatch.setattr(json, "dumps", counting_dumps)
+        return dumps
+
+    # every JSON encoder the daemon has (`mastod.jsontext`: orjson, else the stdlib)
+    monkeypatch.setattr(json, "dumps", counting(json.dumps))
+    monkeypatch.setattr(orjson, "dumps", counting(orjson.dumps))
     await rpc.ingest(note(42))
     frames = [await client.recv() for client in clients]
     monkeypatch.undo()
