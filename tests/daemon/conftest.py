@@ -192,7 +192,22 @@ async def start_daemon(
             daemon.stderr_lines.append(line.decode())
 
     daemon._pump = asyncio.create_task(pump())  # type: ignore[attr-defined]
+    _STARTED.append(daemon)
     return daemon
+
+
+_STARTED: list[Daemon] = []  # every daemon a test started: none outlives its test
+
+
+@pytest.fixture(autouse=True)
+async def _no_daemon_left_running() -> AsyncIterator[None]:
+    """Kill what a test started and did not stop, also when it failed half-way."""
+    yield
+    while _STARTED:
+        running = _STARTED.pop()
+        if running.proc.returncode is None:
+            running.proc.kill()
+            await running.proc.wait()
 
 
 @pytest.fixture
