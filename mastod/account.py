@@ -21,7 +21,7 @@ from mastod.logs import get_logger, redact_text
 from mastod.mastodon.client import MastodonClient
 from mastod.mastodon.errors import MastodonError, Unauthorized
 from mastod.net import backoff_delay
-from mastod.tasks import TaskSet
+from mastod.tasks import TaskSet, stop_task
 
 log = get_logger(__name__)
 
@@ -70,10 +70,7 @@ class Account:
 
     async def stop(self) -> None:
         loop, self._loop = self._loop, None
-        if loop is not None:
-            loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
+        await stop_task(loop)
 
     def unauthorized(self, exc: Unauthorized) -> None:
         """A call with the configured token got 401 (the request core calls this)."""

@@ -12,9 +12,15 @@ _PROFILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def _runtime_dir() -> Path:
-    """Where the socket goes by default: systemd's RuntimeDirectory for root, else the user's."""
-    if os.geteuid() == 0 or os.access("/run/mastod", os.W_OK):
+    """Where the socket goes by default: /run/mastod for root; the unit's runtime directory
+    for the service user (systemd sets $RUNTIME_DIRECTORY from RuntimeDirectory=); else the
+    user's own. Not "whatever /run/mastod we can write to": a user merely in its group, or a
+    user namespace that maps root, must not take the service's socket path."""
+    if os.geteuid() == 0:
         return Path("/run/mastod")
+    service = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    if service:
+        return Path(service)
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if xdg:
         return Path(xdg) / "mastod"

@@ -8,11 +8,11 @@ reloads what can change without a restart (see `mastod.reload`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 
 from mastod.logs import get_logger
+from mastod.tasks import stop_task
 
 log = get_logger(__name__)
 
@@ -47,9 +47,7 @@ class Signals:
         if task.done():
             task.result()  # its failure is the caller's
             return True
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task)
         return False
 
     def _terminate(self, sig: signal.Signals) -> None:

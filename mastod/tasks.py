@@ -4,6 +4,7 @@ a strong reference until the task ends and logs a failure instead of losing it."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
@@ -65,3 +66,11 @@ class TaskSet:
             for task in stuck:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def stop_task(task: asyncio.Task[Any] | None) -> None:
+    """Cancel `task` (if any) and wait until it has finished."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

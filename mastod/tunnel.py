@@ -13,7 +13,6 @@ push subscription is re-registered.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 from collections.abc import Awaitable, Callable
@@ -25,7 +24,7 @@ from pyngrok import conf, installer, ngrok
 from mastod.config import NgrokConfig, WebhookConfig
 from mastod.logs import get_logger, redact_text, register_secret
 from mastod.net import backoff_delay
-from mastod.tasks import TaskSet
+from mastod.tasks import TaskSet, stop_task
 
 log = get_logger(__name__)
 
@@ -127,10 +126,7 @@ class Tunnel:
     async def close(self) -> None:
         """Stop watching, close the tunnel and stop the agent (in a thread)."""
         watch, self._watch = self._watch, None
-        if watch is not None:
-            watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watch
+        await stop_task(watch)
         if self._pyngrok is not None:
             try:
                 await asyncio.to_thread(self._shut, self._raw_url)

@@ -27,7 +27,7 @@ from mastod.mastodon.errors import MastodonError, NotFound, Unauthorized, Unexpe
 from mastod.net import backoff_delay, origin
 from mastod.push import b64
 from mastod.push.keys import PushKeys
-from mastod.tasks import TaskSet
+from mastod.tasks import TaskSet, stop_task
 
 log = get_logger(__name__)
 
@@ -169,10 +169,7 @@ class PushSubscription:
 
     async def stop(self) -> None:
         loop, self._loop = self._loop, None
-        if loop is not None:
-            loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
+        await stop_task(loop)
 
     async def _run(self) -> None:
         failures = 0

@@ -124,6 +124,14 @@ class Daemon:
                 raise AssertionError(f"status never got there within {timeout}s: {status}")
             await asyncio.sleep(0.05)
 
+    async def close(self) -> None:
+        """Kill it if it still runs, read the rest of its log, close the notify socket."""
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+        await self._pump  # type: ignore[attr-defined]
+        self.notify.close()
+
     async def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.proc.returncode is None:
             self.proc.send_signal(sig)
@@ -206,8 +214,7 @@ async def _no_daemon_left_running() -> AsyncIterator[None]:
     while _STARTED:
         running = _STARTED.pop()
         if running.proc.returncode is None:
-            running.proc.kill()
-            await running.proc.wait()
+            await running.close()
 
 
 @pytest.fixture
@@ -216,8 +223,4 @@ async def daemon(tmp_path: Path, upstream: Upstream) -> AsyncIterator[Daemon]:
     running = await start_daemon(tmp_path, config)
     await running.notifications(until="READY=1")
     yield running
-    if running.proc.returncode is None:
-        running.proc.kill()
-        await running.proc.wait()
-    await running._pump  # type: ignore[attr-defined]
-    running.notify.close()
+    await running.close()

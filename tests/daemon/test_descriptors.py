@@ -83,11 +83,7 @@ async def test_a_webhook_flood_leaves_descriptors_for_the_rest(tmp_path: Path) -
             writer.close()
         assert await daemon.stop() == 0
     finally:
-        if daemon.proc.returncode is None:
-            daemon.proc.kill()
-            await daemon.proc.wait()
-        await daemon._pump  # type: ignore[attr-defined]
-        daemon.notify.close()
+        await daemon.close()
     events = [json.loads(line) for line in daemon.stderr_lines if line.startswith("{")]
     [lowered] = [e for e in events if e["event"] == "listener.cap_lowered"]
     assert (lowered["listener"], lowered["allowed"]) == ("webhook", LIMIT - 128)

@@ -50,8 +50,4 @@ async def test_slow_requests_are_cut_and_long_streams_are_not(
                 assert (await response.json())["result"]["id"] == "109"
         assert await daemon.stop() == 0
     finally:
-        if daemon.proc.returncode is None:
-            daemon.proc.kill()
-            await daemon.proc.wait()
-        await daemon._pump  # type: ignore[attr-defined]
-        daemon.notify.close()
+        await daemon.close()

@@ -46,8 +46,4 @@ async def test_fifo_uploads_leave_upstream_calls_and_sigterm_working(
         assert answer["result"]["id"] == "109"
         assert await daemon.stop(signal.SIGTERM) == 0
     finally:
-        if daemon.proc.returncode is None:
-            daemon.proc.kill()
-            await daemon.proc.wait()
-        await daemon._pump  # type: ignore[attr-defined]
-        daemon.notify.close()
+        await daemon.close()

@@ -47,11 +47,7 @@ async def test_the_will_says_offline_when_the_daemon_is_killed(
             retained = await next_message(late)  # what a client arriving later learns
             assert (retained.payload, retained.retain) == (b"offline", True)
     finally:
-        if daemon.proc.returncode is None:
-            daemon.proc.kill()
-            await daemon.proc.wait()
-        await daemon._pump  # type: ignore[attr-defined]
-        daemon.notify.close()
+        await daemon.close()
         await broker.stop()
     logs = "".join(daemon.stderr_lines)
     assert "mqtt.connected" in logs
