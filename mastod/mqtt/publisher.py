@@ -18,7 +18,7 @@ from pathlib import Path
 import aiomqtt
 
 from mastod.logs import get_logger
-from mastod.mqtt.connection import Link
+from mastod.mqtt.connection import Link, failure_of
 from mastod.mqtt.topics import Topics
 from mastod.notify.hub import Hub
 from mastod.notify.store import MAX_ID_LENGTH
@@ -111,7 +111,9 @@ class NotificationPeer:
         self.link = link
         self.fell_behind = False
         self.tasks = TaskSet("mqtt.publish")
-        self._inflight: asyncio.Queue[tuple[str, asyncio.Task[None]]] = asyncio.Queue()
+        self._inflight: asyncio.Queue[tuple[str, asyncio.Task[aiomqtt.MqttError | None]]] = (
+            asyncio.Queue()
+        )
         self._room = asyncio.Semaphore(WINDOW)
 
     async def send(self, frame: str) -> None:
@@ -122,7 +124,7 @@ class NotificationPeer:
         topic = self.topics.notification(str(notification.get("type", "")))
         await self._room.acquire()
         publish = self.client.publish(topic, frame.encode(), qos=self.qos)
-        task = self.tasks.spawn(publish, name="mqtt.publish")
+        task = self.tasks.spawn(failure_of(publish), name="mqtt.publish")
         self._inflight.put_nowait((str(notification["id"]), task))
 
     async def acknowledge(self) -> None:
@@ -133,7 +135,7 @@ class NotificationPeer:
             await asyncio.wait({task})
             if task.cancelled():
                 raise aiomqtt.MqttError("publishing was cancelled")
-            failure = task.exception()
+            failure = task.result()
             if failure is not None:
                 raise failure
             self.position.save(notification_id)
@@ -154,16 +156,14 @@ async def publish_notifications(
         peer = NotificationPeer(client, topics, qos, position, link)
         sub_id = hub.subscribe(peer, None, position.last, frames=FRAMES)
         writer = hub.writer(sub_id)
-        acker = peer.tasks.spawn(peer.acknowledge(), name="mqtt.acknowledge")
+        acker = peer.tasks.spawn(failure_of(peer.acknowledge()), name="mqtt.acknowledge")
         try:
             await asyncio.wait({acker, *([writer] if writer else [])}, return_when=FIRST)
+            if not acker.done():  # the writer ended: the hub dropped us, or it is closing
+                drained = peer.tasks.spawn(peer.drain(), name="mqtt.drain")
+                await asyncio.wait({acker, drained}, return_when=FIRST)
             if acker.done():
-                acker.result()  # raises the connection's failure
-            # the writer ended: the hub dropped us (we fell behind), or it is closing
-            drained = peer.tasks.spawn(peer.drain(), name="mqtt.drain")
-            await asyncio.wait({acker, drained}, return_when=FIRST)
-            if acker.done():
-                acker.result()
+                raise acker.result() or aiomqtt.MqttError("acknowledgements stopped")
         finally:
             hub.drop_peer(peer)
             await peer.tasks.cancel()
