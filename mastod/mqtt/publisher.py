@@ -3,9 +3,9 @@
 The bridge is a subscriber of the notification log like any socket client: it subscribes to
 the hub with `since_id` = the last notification the broker acknowledged, so the hub replays
 what it missed (a broker outage, a daemon restart) and then goes live. That id is written to
-`state_dir` after each acknowledgement: a notification is published again only if the broker
-took it and the acknowledgement was lost with the connection (QoS 1 is at-least-once; QoS 2
-makes even that impossible).
+`state_dir` after each acknowledgement: a notification is published again only if it was in
+flight when the connection dropped (the broker may have taken it; each connection is a new
+session, so at any QoS that one case is at-least-once).
 """
 
 from __future__ import annotations
