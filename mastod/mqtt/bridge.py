@@ -26,6 +26,7 @@ from mastod.mqtt.connection import (
     ONLINE,
     Link,
     backoff,
+    failure_of,
     make_client,
     protocol_name,
     reason,
@@ -80,6 +81,7 @@ class MqttBridge:
         self._protocol = ProtocolVersion.V5
         self._client: aiomqtt.Client | None = None
         self._warned_no_account = False
+        self._closing = False
 
     @classmethod
     def for_daemon(
@@ -116,6 +118,7 @@ class MqttBridge:
 
     async def close(self) -> None:
         """Say `offline` ourselves (a clean disconnect sends no will), then disconnect."""
+        self._closing = True
         client = self._client
         if client is not None and self.link.state == "connected":
             # a broker that is gone publishes the will instead
@@ -146,13 +149,13 @@ class MqttBridge:
                 self._failed(reason(exc))
             except OSError as exc:  # the TLS files (checked at start) went missing since
                 self._failed(reason(exc))
-            except ExceptionGroup as group:  # from the session's loops
-                lost, bugs = group.split(aiomqtt.MqttError)
-                if bugs is not None:
-                    log.error("mqtt.session_failed", exc_info=bugs)
-                self._failed(reason(lost.exceptions[0]) if lost else "internal error")
+            except Exception:  # a bug: logged, and the bridge carries on after the backoff
+                log.exception("mqtt.session_failed")
+                self._failed("internal error")
             finally:
                 self._client = None
+            if self._closing:  # a failure on the way out (a DISCONNECT timing out) took the
+                return  # CancelledError's place: stop all the same
             failures += 1
             await asyncio.sleep(backoff(failures))
 
@@ -163,15 +166,25 @@ class MqttBridge:
             log.debug("mqtt.reconnect_failed", broker=self.config.url, error=why)
 
     async def _session(self, client: aiomqtt.Client) -> None:
+        """Serve one connection until one of its loops fails (raises its error). Not a
+        TaskGroup: Python 3.11's leaves the task marked as cancelling after a child fails."""
         await client.publish(self.topics.status, ONLINE, qos=1, retain=True)
-        async with asyncio.TaskGroup() as group:
-            group.create_task(
-                publish_notifications(
-                    client, self.hub, self.topics, self.config.qos, self.position, self.link
-                )
-            )
-            group.create_task(self._publish_state(client))
-            group.create_task(self.rpc.serve(client))
+        loops = [
+            publish_notifications(
+                client, self.hub, self.topics, self.config.qos, self.position, self.link
+            ),
+            self._publish_state(client),
+            self.rpc.serve(client),
+        ]
+        running = [self.tasks.spawn(failure_of(loop), name="mqtt.session") for loop in loops]
+        try:
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+        # what ended the session (a bug raises itself)
+        raise next(iter(done)).result() or aiomqtt.MqttError("the session ended")
 
     async def _announce(self, client: aiomqtt.Client) -> bool:
         """Retain the discovery configs; False while the account is not known (they name it)."""

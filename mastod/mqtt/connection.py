@@ -8,6 +8,7 @@ import logging
 import socket
 import ssl
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -125,3 +126,14 @@ class Link:
             "since": round(self.since, 3),
             "published": self.published,
         }
+
+
+async def failure_of(work: Coroutine[Any, Any, None]) -> aiomqtt.MqttError | None:
+    """Run `work`; the connection failure that ended it, as a value (None: it ended by
+    itself). The bridge's tasks return it rather than raise it: a lost broker is an outcome
+    the bridge acts on, not a task failure for `TaskSet` to report."""
+    try:
+        await work
+    except aiomqtt.MqttError as exc:
+        return exc
+    return None

@@ -87,7 +87,11 @@ def messages(
         ("sensor", "last_notification"): {
             "name": "Last notification",
             "state_topic": topics.notifications,
-            "value_template": "{{ value_json.type }} from @{{ value_json.account.acct }}",
+            # some types (annual_report, severed_relationships) come from no account
+            "value_template": (
+                "{{ value_json.type }}{% if value_json.account is defined %}"
+                " from @{{ value_json.account.acct }}{% endif %}"
+            ),
             "json_attributes_topic": topics.notifications,
             "icon": "mdi:bell",
         },

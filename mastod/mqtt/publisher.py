@@ -3,9 +3,9 @@
 The bridge is a subscriber of the notification log like any socket client: it subscribes to
 the hub with `since_id` = the last notification the broker acknowledged, so the hub replays
 what it missed (a broker outage, a daemon restart) and then goes live. That id is written to
-`state_dir` after each acknowledgement: a notification is published again only if the broker
-took it and the acknowledgement was lost with the connection (QoS 1 is at-least-once; QoS 2
-makes even that impossible).
+`state_dir` after each acknowledgement: a notification is published again only if it was in
+flight when the connection dropped (the broker may have taken it; each connection is a new
+session, so at any QoS that one case is at-least-once).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import aiomqtt
 
 from mastod.logs import get_logger
-from mastod.mqtt.connection import Link
+from mastod.mqtt.connection import Link, failure_of
 from mastod.mqtt.topics import Topics
 from mastod.notify.hub import Hub
 from mastod.notify.store import MAX_ID_LENGTH
@@ -119,7 +119,9 @@ class NotificationPeer:
         self.link = link
         self.fell_behind = False
         self.tasks = TaskSet("mqtt.publish")
-        self._inflight: asyncio.Queue[tuple[str, asyncio.Task[None]]] = asyncio.Queue()
+        self._inflight: asyncio.Queue[tuple[str, asyncio.Task[aiomqtt.MqttError | None]]] = (
+            asyncio.Queue()
+        )
         self._room = asyncio.Semaphore(WINDOW)
 
     async def send(self, frame: str) -> None:
@@ -135,7 +137,7 @@ class NotificationPeer:
         topic = self.topics.notification(str(notification.get("type", "")))
         await self._room.acquire()
         publish = self.client.publish(topic, frame.encode(), qos=self.qos)
-        task = self.tasks.spawn(publish, name="mqtt.publish")
+        task = self.tasks.spawn(failure_of(publish), name="mqtt.publish")
         self._inflight.put_nowait((str(notification["id"]), task))
 
     async def acknowledge(self) -> None:
@@ -146,7 +148,7 @@ class NotificationPeer:
             await asyncio.wait({task})
             if task.cancelled():
                 raise aiomqtt.MqttError("publishing was cancelled")
-            failure = task.exception()
+            failure = task.result()
             if failure is not None:
                 raise failure
             self.position.save(notification_id)
@@ -168,16 +170,14 @@ async def publish_notifications(
         sub_id = hub.subscribe(peer, None, position.last, frames=FRAMES)
         finished = hub.finished(sub_id)
         ended = None if finished is None else peer.tasks.spawn(finished.wait(), name="mqtt.sub")
-        acker = peer.tasks.spawn(peer.acknowledge(), name="mqtt.acknowledge")
+        acker = peer.tasks.spawn(failure_of(peer.acknowledge()), name="mqtt.acknowledge")
         try:
             await asyncio.wait({acker, *([ended] if ended else [])}, return_when=FIRST)
+            if not acker.done():  # the subscription ended: the hub dropped us, or it is closing
+                drained = peer.tasks.spawn(peer.drain(), name="mqtt.drain")
+                await asyncio.wait({acker, drained}, return_when=FIRST)
             if acker.done():
-                acker.result()  # raises the connection's failure
-            # the subscription ended: the hub dropped us (we fell behind), or it is closing
-            drained = peer.tasks.spawn(peer.drain(), name="mqtt.drain")
-            await asyncio.wait({acker, drained}, return_when=FIRST)
-            if acker.done():
-                acker.result()
+                raise acker.result() or aiomqtt.MqttError("acknowledgements stopped")
         finally:
             hub.drop_peer(peer)
             await peer.tasks.cancel()

@@ -182,3 +182,30 @@ async def test_broker_restart_mid_stream_loses_and_doubles_nothing(
         assert rpc.daemon.state.status()["mqtt"]["published"] == len(made)
     finally:
         await runner.cleanup()
+
+
+async def test_rpc_limits_and_retained_requests(
+    tmp_path: Path, upstream: RunningSandbox, broker: Broker
+) -> None:
+    """The frame limit of the other transports applies; a retained request (left on the
+    broker) is never run, at this connect or any later one."""
+    sections = {**mqtt_section(broker), "rpc": {"max_frame_bytes": 2000}}
+    async with mqtt_client(broker) as setter:  # before the daemon connects
+        post = {"jsonrpc": "2.0", "id": 1, "method": "publish_status", "params": ["retained!"]}
+        await setter.publish("mastod/rpc/old", json.dumps(post), qos=1, retain=True)
+    rpc, runner = await start_daemon(tmp_path, upstream.url, sections)
+    try:
+        await wait_for(lambda: connected(rpc))
+        async with mqtt_client(broker, "mastod/rpc/big/reply", "mastod/rpc/old/reply") as client:
+            big = {"jsonrpc": "2.0", "id": 2, "method": "status", "params": {"x": "y" * 3000}}
+            await client.publish("mastod/rpc/big", json.dumps(big), qos=1)
+            message = await next_message(client)
+            assert str(message.topic) == "mastod/rpc/big/reply"
+            error = json.loads(message.payload)["error"]
+            assert error["code"] == -32600
+            assert "larger than 2000 bytes" in error["message"]
+        # the retained request came first (at subscribe), and nothing was posted
+        posts = [r for r in upstream.sandbox.recorded if r.path == "/api/v1/statuses"]
+        assert [r for r in posts if r.method == "POST"] == []
+    finally:
+        await runner.cleanup()

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mastod.mqtt.discovery import device_name, node_id
+from mastod.mqtt.discovery import device_name, messages, node_id
 from mastod.sandbox import RunningSandbox
 from tests.integration.conftest import start_daemon
 from tests.mqtt.conftest import Broker, mqtt_client, next_message, wait_for
@@ -149,3 +149,30 @@ async def test_the_bridge_announces_one_device_home_assistant_accepts(
     binary = configs[f"ha/binary_sensor/{node}/notifications_connected/config"]
     assert binary["state_topic"] == "home/mastod/state"
     assert binary["device_class"] == "connectivity"
+
+
+def render(template: str, payload: dict[str, Any]) -> str:
+    """As Home Assistant renders an MQTT value template: Jinja2, sandboxed, `value_json`."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    environment = ImmutableSandboxedEnvironment()
+    return environment.from_string(template).render(value=json.dumps(payload), value_json=payload)
+
+
+def test_the_templates_render_as_home_assistant_would() -> None:
+    from mastod.mqtt.topics import Topics
+
+    account = {"id": "1", "acct": "alice"}
+    configs = {
+        topic.split("/")[1]: json.loads(payload)
+        for topic, payload in messages(
+            account, "https://social.example", Topics("mastod"), discovery_prefix="ha", qos=1
+        )
+    }
+    sensor = configs["sensor"]["value_template"]
+    mention = {"id": "9", "type": "mention", "account": {"acct": "bob@elsewhere.example"}}
+    assert render(sensor, mention) == "mention from @bob@elsewhere.example"
+    assert render(sensor, {"id": "10", "type": "annual_report"}) == "annual_report"
+    binary = configs["binary_sensor"]["value_template"]
+    for state, expected in (("connected", "ON"), ("running", "ON"), ("reconnecting in 2s", "OFF")):
+        assert render(binary, {"notifications": {"source": "x", "state": state}}) == expected

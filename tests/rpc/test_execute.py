@@ -19,8 +19,11 @@ from tests.integration.conftest import upstream  # noqa: F401 - the sandbox fixt
 from tests.servers import serve
 
 TOKEN = "execute-token-7c1d9e"
-# what axios (Platypush's web extension) adds to a JSON POST
-AXIOS = {"Accept": "application/json, text/plain, */*", "Content-Type": "application/json"}
+# what axios (Platypush's web extension posts with it) adds to a JSON POST (0.x versions)
+AXIOS = {
+    "Accept": "application/json, text/plain, */*",
+    "Content-Type": "application/json;charset=utf-8",
+}
 
 
 @pytest.fixture
