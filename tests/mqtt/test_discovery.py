@@ -118,10 +118,16 @@ async def test_the_bridge_announces_one_device_home_assistant_accepts(
         assert me is not None
         configs: dict[str, dict[str, Any]] = {}
         async with mqtt_client(broker, "ha/#") as client:
-            while len(configs) < 3:
+            while len(configs) < 3:  # live if this subscription beat the announcement
+                message = await next_message(client)
+                configs[str(message.topic)] = json.loads(message.payload)
+        retained: dict[str, dict[str, Any]] = {}
+        async with mqtt_client(broker, "ha/#") as client:  # after it: all three are retained
+            while len(retained) < 3:
                 message = await next_message(client)
                 assert message.retain
-                configs[str(message.topic)] = json.loads(message.payload)
+                retained[str(message.topic)] = json.loads(message.payload)
+        assert retained == configs
     finally:
         await runner.cleanup()
     node = f"mastod_{me['id']}"
