@@ -36,7 +36,8 @@ from mastod.mqtt.publisher import Position, publish_notifications
 from mastod.mqtt.rpc import MqttRpc
 from mastod.mqtt.topics import Topics
 from mastod.notify.hub import Hub
-from mastod.rpc.dispatch import Dispatcher, encode
+from mastod.rpc.dispatch import Dispatcher
+from mastod.rpc.wire import encode
 from mastod.tasks import TaskSet
 
 log = get_logger(__name__)

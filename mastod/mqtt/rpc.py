@@ -17,7 +17,8 @@ from paho.mqtt.properties import Properties
 from mastod.logs import get_logger
 from mastod.mqtt.topics import Topics
 from mastod.rpc import errors
-from mastod.rpc.dispatch import Dispatcher, encode, error_frame
+from mastod.rpc.dispatch import Dispatcher
+from mastod.rpc.wire import encode, error_frame
 from mastod.tasks import TaskSet
 
 log = get_logger(__name__)

@@ -9,24 +9,22 @@ error table, makes sure no exception text reaches a client, and logs one line pe
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import json
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from jsonrpcserver import JsonRpcError, Success, dispatch_to_serializable
 from jsonrpcserver.result import Result
 from jsonrpcserver.sentinels import NODATA
 
-from mastod.jsontext import fast_dumps
 from mastod.logs import get_logger
 from mastod.mastodon.uploads import FILE_PARAMS, inline_frame_bytes
 from mastod.rpc import errors
+from mastod.rpc.peers import Peer, PushPeer, current_peer, replying
 from mastod.rpc.registry import Method, Registry
+from mastod.rpc.wire import Frame, FrameTooLarge, decode, encode, error_frame
 
 log = get_logger(__name__)
 
@@ -34,123 +32,7 @@ DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
 DEFAULT_MAX_BATCH = 100
 
 
-class Peer(Protocol):
-    """The client connection a request came on (the subscriptions issue pushes on it)."""
-
-    transport: str
-
-
-@runtime_checkable
-class PushPeer(Protocol):
-    """A peer on a connection (Unix socket, WebSocket): frames can be pushed on it, and it
-    runs the `on_close` callbacks once when the connection ends."""
-
-    transport: str
-
-    async def send(self, frame: str) -> None: ...
-
-    def on_close(self, callback: Callable[[], None]) -> None: ...
-
-
-class CloseCallbacks:
-    """What to run once when a connection ends (its subscriptions end with it)."""
-
-    def __init__(self) -> None:
-        self._callbacks: list[Callable[[], None]] = []
-        self.closed = False
-
-    def add(self, callback: Callable[[], None]) -> None:
-        if self.closed:
-            callback()
-        else:
-            self._callbacks.append(callback)
-
-    def fire(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            try:
-                callback()
-            except Exception:
-                log.exception("rpc.close_callback_failed")
-
-
-current_peer: contextvars.ContextVar[Peer | None] = contextvars.ContextVar(
-    "current_peer", default=None
-)
-_after_reply: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
-    "after_reply", default=None
-)
-
-
-def after_reply(callback: Callable[[], None]) -> None:
-    """Run `callback` once the current request's reply has been handed to its connection
-    (at once when there is no such reply to wait for). A subscription starts sending this
-    way, so its `{"subscription": id}` answer arrives before its first notification."""
-    pending = _after_reply.get()
-    if pending is None:
-        callback()
-    else:
-        pending.append(callback)
-
-
 _JSONRPC_KEYS = frozenset(("jsonrpc", "method", "params", "id"))
-
-
-def encode(obj: Any) -> str:
-    """Compact JSON, always encodable as UTF-8: a lone surrogate (valid as a JSON escape, not
-    as Unicode) that came in with a request is escaped again on the way out."""
-    try:
-        return fast_dumps(obj)
-    except TypeError:
-        pass  # a value only the stdlib's rules decide (`mastod.jsontext`)
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
-    return text
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):  # 1e400: JSON has no infinity, and we could not echo it
-        raise ValueError("number out of range")
-    return number
-
-
-# One decoder for every frame: `json.loads` with an option builds a new one per call.
-_decode = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite).decode
-
-
-def error_frame(error: errors.RpcError, id_: Any = None) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "error": error.as_dict(), "id": id_}
-
-
-class FrameTooLarge(Exception):
-    """A frame over the limit for what it asks; each transport refuses it its own way."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"Invalid request: frame larger than {limit} bytes")
-        self.limit = limit
-        self.error = errors.RpcError(errors.INVALID_REQUEST, str(self))
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """A parsed frame: the request or batch (`doc`), or the encoded error that answers it.
-    `calls` is how many calls it runs, what the per-connection in-flight bound counts."""
-
-    doc: Any = None
-    refusal: str | None = None
-    calls: int = 1
 
 
 class Dispatcher:
@@ -192,7 +74,7 @@ class Dispatcher:
             raise FrameTooLarge(self.max_frame_bytes)
         try:
             text = frame.decode("utf-8") if isinstance(frame, bytes) else frame
-            doc = _decode(text)
+            doc = decode(text)
         except (ValueError, RecursionError) as exc:
             if size > self.max_frame_bytes:
                 raise FrameTooLarge(self.max_frame_bytes) from None
@@ -215,16 +97,10 @@ class Dispatcher:
     async def answer(self, frame: bytes | str | Frame, peer: PushPeer) -> None:
         """Handle `frame`, send the reply on `peer`, then run what methods deferred with
         `after_reply` (also when sending failed: they see the connection is gone)."""
-        deferred: list[Callable[[], None]] = []
-        token = _after_reply.set(deferred)
-        try:
+        with replying():
             reply = await self.handle(frame, peer)
             if reply is not None:
                 await peer.send(reply)
-        finally:
-            _after_reply.reset(token)
-            for callback in deferred:
-                callback()
 
     async def handle(self, frame: bytes | str | Frame, peer: Peer) -> str | None:
         """Answer one frame (a request or a batch); None when nothing is to be sent back.

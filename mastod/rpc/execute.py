@@ -31,8 +31,9 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from mastod.jsontext import mark_float
-from mastod.rpc.dispatch import Dispatcher, encode
+from mastod.rpc.dispatch import Dispatcher
 from mastod.rpc.http import LOOPBACK_NAMES
+from mastod.rpc.wire import encode
 
 PATH = "/execute"
 ACTION_PREFIX = "mastodon."

@@ -21,7 +21,8 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 
 from mastod.listeners import deadline_middleware, request_read
-from mastod.rpc.dispatch import Dispatcher, FrameTooLarge, encode, error_frame
+from mastod.rpc.dispatch import Dispatcher
+from mastod.rpc.wire import FrameTooLarge, encode, error_frame
 from mastod.rpc.ws import serve_websocket
 from mastod.tasks import TaskSet
 

@@ -29,10 +29,10 @@ from aiohttp import web
 from mastod.config.model import NOTIFICATION_TYPES
 from mastod.notify.hub import Hub
 from mastod.notify.store import MAX_ID_LENGTH
-from mastod.rpc.dispatch import PushPeer, after_reply, current_peer
 from mastod.rpc.errors import RpcFault
 from mastod.rpc.http import LIVE_STREAMS, Handler
 from mastod.rpc.params import InvalidParams
+from mastod.rpc.peers import PushPeer, after_reply, current_peer
 from mastod.rpc.registry import Registry
 
 NEEDS_CONNECTION = -32010

@@ -13,15 +13,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from mastod.logs import get_logger
-from mastod.rpc.dispatch import (
-    CloseCallbacks,
-    Dispatcher,
-    Frame,
-    FrameTooLarge,
-    encode,
-    error_frame,
-)
+from mastod.rpc.dispatch import Dispatcher
+from mastod.rpc.peers import CloseCallbacks
 from mastod.rpc.slots import CallSlots
+from mastod.rpc.wire import Frame, FrameTooLarge, encode, error_frame
 from mastod.tasks import TaskSet
 
 log = get_logger(__name__)

@@ -14,8 +14,10 @@ from collections.abc import Callable, MutableSet
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from mastod.rpc.dispatch import CloseCallbacks, Dispatcher, Frame, FrameTooLarge
+from mastod.rpc.dispatch import Dispatcher
+from mastod.rpc.peers import CloseCallbacks
 from mastod.rpc.slots import CallSlots
+from mastod.rpc.wire import Frame, FrameTooLarge
 from mastod.tasks import TaskSet
 
 
