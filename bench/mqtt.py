@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.context import Context, Worker
-from bench.daemon import free_port, start_daemon
+from bench.daemon import free_port
 from bench.procs import cpu_seconds
-from bench.push import CONCURRENCY, call, daemon_status, summary
+from bench.push import CONCURRENCY, call, daemon_status, push_daemon, summary
 
 STEADY_RATE = 100.0  # pushes/s of the latency run
 
@@ -43,26 +43,8 @@ class MqttSuite:
         conf = ctx.workdir / "mosquitto.conf"
         conf.write_text(f"listener {broker_port} 127.0.0.1\nallow_anonymous true\nuser root\n")
         ctx.procs.spawn("mosquitto", [mosquitto, "-c", str(conf)])
-        sender = Worker(ctx, "bench.pushsender")
-        upstream = f"http://127.0.0.1:{sender.receive(timeout=30)['port']}"
-        port = free_port()
-        daemon = start_daemon(
-            ctx.procs,
-            ctx.workdir / "mastod-mqtt",
-            upstream,
-            level="warning",
-            name="mastod-mqtt",
-            env=ctx.env,
-            extra_config={
-                "notifications": {"source": "push"},
-                "webhook": {
-                    "host": "127.0.0.1",
-                    "port": port,
-                    "public_url": f"http://127.0.0.1:{port}",
-                },
-                "mqtt": {"url": f"mqtt://127.0.0.1:{broker_port}", "discovery": False},
-            },
-        )
+        bridge = {"url": f"mqtt://127.0.0.1:{broker_port}", "discovery": False}
+        sender, daemon = push_daemon(ctx, "mastod-mqtt", {"mqtt": bridge})
         call(sender, {"op": "wait_subscription", "timeout": 30})
         deadline = time.monotonic() + 30
         while daemon_status(daemon.socket_path)["mqtt"]["state"] != "connected":

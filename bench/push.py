@@ -30,12 +30,37 @@ from typing import Any
 
 from bench import profile
 from bench.context import Context, Worker
-from bench.daemon import free_port, start_daemon
+from bench.daemon import Daemon, free_port, start_daemon
 from bench.procs import cpu_seconds, peak_rss_mib, rss_mib
 
 SUBSCRIBERS = (1, 100, 1000)
 RATE = 100.0  # pushes/s of the latency runs
 CONCURRENCY = 16  # POSTs in flight in a burst
+
+
+def push_daemon(
+    ctx: Context, name: str, extra_config: dict[str, Any] | None = None
+) -> tuple[Worker, Daemon]:
+    """The instance process that sends Web Push, and a daemon (log level warning) taking its
+    pushes on a loopback webhook, started in `ctx.workdir / name`."""
+    sender = Worker(ctx, "bench.pushsender")
+    upstream = f"http://127.0.0.1:{sender.receive(timeout=30)['port']}"
+    port = free_port()
+    webhook = {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"}
+    daemon = start_daemon(
+        ctx.procs,
+        ctx.workdir / name,
+        upstream,
+        level="warning",
+        name=name,
+        env=ctx.env,
+        extra_config={
+            "notifications": {"source": "push"},
+            "webhook": webhook,
+            **(extra_config or {}),
+        },
+    )
+    return sender, daemon
 
 
 class PushSuite:
@@ -49,25 +74,7 @@ class PushSuite:
         # deliveries per push, so it is shorter), and seconds of each steady run
         self.burst = {1: 300, 100: 300, 1000: 60} if quick else {1: 1000, 100: 1000, 1000: 200}
         self.steady_s = 1.0 if quick else 2.0
-        sender = Worker(ctx, "bench.pushsender")
-        upstream = f"http://127.0.0.1:{sender.receive(timeout=30)['port']}"
-        port = free_port()
-        daemon = start_daemon(
-            ctx.procs,
-            ctx.workdir / "mastod-push",
-            upstream,
-            level="warning",
-            name="mastod-push",
-            env=ctx.env,
-            extra_config={
-                "notifications": {"source": "push"},
-                "webhook": {
-                    "host": "127.0.0.1",
-                    "port": port,
-                    "public_url": f"http://127.0.0.1:{port}",
-                },
-            },
-        )
+        sender, daemon = push_daemon(ctx, "mastod-push")
         subscription = call(sender, {"op": "wait_subscription", "timeout": 30})
         subs = Worker(ctx, "bench.subscribers")
         result: dict[str, Any] = {
