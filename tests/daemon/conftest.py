@@ -80,6 +80,16 @@ class Daemon:
     config_path: Path
     stderr_lines: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        """Collect its log as it comes, and see that it does not outlive the test."""
+        self._pump = asyncio.create_task(self._read_log())
+        _STARTED.append(self)
+
+    async def _read_log(self) -> None:
+        assert self.proc.stderr is not None
+        async for line in self.proc.stderr:
+            self.stderr_lines.append(line.decode())
+
     @property
     def rpc_token(self) -> str:
         return self.token_file.read_text().strip()
@@ -129,7 +139,7 @@ class Daemon:
         if self.proc.returncode is None:
             self.proc.kill()
             await self.proc.wait()
-        await self._pump  # type: ignore[attr-defined]
+        await self._pump
         self.notify.close()
 
     async def stop(self, sig: int = signal.SIGTERM) -> int:
@@ -185,7 +195,7 @@ async def start_daemon(
         env={**os.environ, "NOTIFY_SOCKET": str(notify_path), **(env or {})},
     )
     http = doc["rpc"]["http"]
-    daemon = Daemon(
+    return Daemon(
         proc=proc,
         socket_path=Path(doc["rpc"]["unix_socket"]),
         http_url=f"http://{http['host']}:{http['port']}",
@@ -193,15 +203,6 @@ async def start_daemon(
         notify=notify,
         config_path=config_path,
     )
-
-    async def pump() -> None:
-        assert proc.stderr is not None
-        async for line in proc.stderr:
-            daemon.stderr_lines.append(line.decode())
-
-    daemon._pump = asyncio.create_task(pump())  # type: ignore[attr-defined]
-    _STARTED.append(daemon)
-    return daemon
 
 
 _STARTED: list[Daemon] = []  # every daemon a test started: none outlives its test

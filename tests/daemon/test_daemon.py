@@ -101,7 +101,7 @@ async def test_logs_hold_no_secret_and_one_line_per_call(daemon: Daemon) -> None
             pass
     rpc_token = daemon.rpc_token
     assert await daemon.stop() == 0
-    await daemon._pump  # type: ignore[attr-defined]
+    await daemon._pump
     records = [json.loads(line) for line in daemon.stderr_lines if line.startswith("{")]
     assert records, daemon.stderr_lines
     text = "".join(daemon.stderr_lines)
@@ -125,7 +125,7 @@ async def test_watchdog_pings(tmp_path: Path, upstream: Upstream) -> None:
         assert sum("WATCHDOG=1" in p for p in pings) >= 2
     finally:
         assert await daemon.stop() == 0
-        await daemon._pump  # type: ignore[attr-defined]
+        await daemon._pump
         daemon.notify.close()
 
 

@@ -54,13 +54,6 @@ async def spawn(tmp_path: Path) -> tuple[Daemon, int]:
         notify=notify,
         config_path=config,
     )
-
-    async def pump() -> None:
-        assert proc.stderr is not None
-        async for line in proc.stderr:
-            daemon.stderr_lines.append(line.decode())
-
-    daemon._pump = asyncio.create_task(pump())  # type: ignore[attr-defined]
     return daemon, webhook_port
 
 

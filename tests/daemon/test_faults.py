@@ -41,7 +41,7 @@ def records(daemon: Daemon) -> list[dict[str, Any]]:
 async def finish(daemon: Daemon) -> list[dict[str, Any]]:
     """Stop the daemon (it must exit 0); its log records."""
     assert await daemon.stop() == 0
-    await daemon._pump  # type: ignore[attr-defined]
+    await daemon._pump
     daemon.notify.close()
     return records(daemon)
 

@@ -31,7 +31,7 @@ async def sandboxed(tmp_path: Path) -> AsyncIterator[Daemon]:
     await daemon.notifications(until="READY=1")
     yield daemon
     assert await daemon.stop() == 0
-    await daemon._pump  # type: ignore[attr-defined]
+    await daemon._pump
     daemon.notify.close()
 
 

@@ -69,6 +69,7 @@ from tests.reliability.harness import (
     write_config,
 )
 from tests.reliability.probe import PROBE_ENV
+from tests.wsframe import text_frame
 
 # Per subscriber. The stalled one overflows it once the socket buffers in between are full
 # (about 80 frames); a healthy one would have to fall about 140 notifications behind.
@@ -287,20 +288,6 @@ async def _stall_subscriber(path: Path, since_id: str) -> socket.socket:
     return sock
 
 
-def _ws_frame(text: str) -> bytes:
-    """One masked text frame, as a client sends it (RFC 6455 5.2)."""
-    payload = text.encode()
-    mask = os.urandom(4)
-    size = len(payload)
-    if size < 126:
-        header = bytes([0x81, 0x80 | size])
-    elif size < 1 << 16:
-        header = bytes([0x81, 0x80 | 126]) + size.to_bytes(2, "big")
-    else:
-        header = bytes([0x81, 0x80 | 127]) + size.to_bytes(8, "big")
-    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
 async def _never_reading_ws(port: int, token: str) -> socket.socket:
     """A WebSocket on a raw socket: the handshake is read, nothing after it ever is."""
     loop = asyncio.get_running_loop()
@@ -330,7 +317,7 @@ async def _flood_unread(sock: socket.socket, most: int, *, ws: bool = False) -> 
     loop = asyncio.get_running_loop()
     for i in range(most):
         text = json.dumps(frame(i, "get_home_timeline", {"limit": 40}))
-        data = _ws_frame(text) if ws else text.encode() + b"\n"
+        data = text_frame(text.encode()) if ws else text.encode() + b"\n"
         try:
             await asyncio.wait_for(loop.sock_sendall(sock, data), 2.0)
         except TimeoutError:

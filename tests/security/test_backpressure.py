@@ -20,6 +20,7 @@ from mastod.rpc.slots import MAX_IN_FLIGHT
 from tests.fuzz.clients import LineClient, RawHttp
 from tests.fuzz.rig import RPC_TOKEN, Rig, request, running_daemon
 from tests.waiting import until
+from tests.wsframe import text_frame
 
 STATUS_PATH = "/api/v1/statuses/"
 
@@ -92,19 +93,6 @@ async def raw_websocket(rig: Rig) -> tuple[asyncio.StreamReader, asyncio.StreamW
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101"), head
     return reader, writer
-
-
-def text_frame(payload: bytes) -> bytes:
-    """One masked client text frame (RFC 6455 section 5.2)."""
-    mask = os.urandom(4)
-    size = len(payload)
-    if size < 126:
-        head = bytes([0x81, 0x80 | size])
-    elif size < 1 << 16:
-        head = bytes([0x81, 0x80 | 126]) + size.to_bytes(2, "big")
-    else:
-        head = bytes([0x81, 0x80 | 127]) + size.to_bytes(8, "big")
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 async def test_a_websocket_that_never_reads_holds_a_bounded_backlog(rig: Rig) -> None:
