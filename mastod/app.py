@@ -39,7 +39,7 @@ from mastod.rpc.actions import register_actions, register_paginate
 from mastod.rpc.builtins import register_builtins
 from mastod.rpc.dispatch import Dispatcher
 from mastod.rpc.execute import register_execute
-from mastod.rpc.http import BEARER, create_rpc_app
+from mastod.rpc.http import BEARER, AccessLog, create_rpc_app
 from mastod.rpc.registry import Registry
 from mastod.rpc.subscriptions import events_handler, register_subscriptions
 from mastod.rpc.unix import UnixServer
@@ -244,7 +244,9 @@ async def serve(
         notifier=notifier,
     )
     grace = config.rpc.shutdown_grace
-    runner = web.AppRunner(daemon.app, handle_signals=False, shutdown_timeout=grace)
+    runner = web.AppRunner(
+        daemon.app, handle_signals=False, shutdown_timeout=grace, access_log_class=AccessLog
+    )
     watchdog: asyncio.Task[None] | None = None
     with Signals(reloader) as signals:
         try:

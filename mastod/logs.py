@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import contextvars
 import functools
+import json
 import logging
 import re
 import sys
@@ -22,6 +24,8 @@ from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
+
+from mastod.jsontext import fast_dumps
 
 REDACTED = "[REDACTED]"
 
@@ -95,7 +99,15 @@ def _mask_credential(match: re.Match[str]) -> str:
     return (match["lead"] or match["scheme"]) + REDACTED
 
 
+_PLAIN = frozenset((int, float, bool, type(None)))
+
+
 def _redact_value(value: object) -> object:
+    kind = type(value)
+    if kind is str:
+        return redact_text(value)  # type: ignore[arg-type]
+    if kind in _PLAIN:
+        return value
     if isinstance(value, str):
         return redact_text(value)
     if value is None or isinstance(value, bool | int | float):
@@ -146,7 +158,15 @@ def _stamp() -> list[Processor]:
 def _renderer(fmt: str, stream: TextIO) -> Processor:
     if fmt == "console" or (fmt == "auto" and _isatty(stream)):
         return structlog.dev.ConsoleRenderer(colors=_isatty(stream))
-    return structlog.processors.JSONRenderer()
+    return structlog.processors.JSONRenderer(serializer=_json_line)
+
+
+def _json_line(event: EventDict, **fallback: Any) -> str:
+    """orjson for the line; the stdlib (with structlog's `default`) for what orjson refuses."""
+    try:
+        return fast_dumps(event)
+    except TypeError:
+        return json.dumps(event, **fallback)
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -174,7 +194,7 @@ def configure_logging(
     renderer = _renderer(fmt, stream)
     # tracebacks become plain text first, so that `redact` sees them
     finish: list[Processor] = [structlog.processors.format_exc_info, redact, renderer]
-    formatter = _Formatter(
+    formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.contextvars.merge_contextvars, *_annotate()],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *finish],
     )
@@ -192,10 +212,17 @@ def configure_logging(
     # renderer here prints file or line. The knob the logging HOWTO names for it
     # ("Optimization": "Information about where calls were made from").
     logging._srcfile = None
+    lines: dict[str, _Lines] = {}
+
+    def lines_of(name: str) -> _Lines:
+        writer = lines.get(name)
+        if writer is None:
+            writer = lines[name] = _Lines(name, handler)
+        return writer
+
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
-            structlog.stdlib.filter_by_level,
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
             redact,
@@ -203,13 +230,40 @@ def configure_logging(
             # either way: the order of a line is unchanged)
             *_stamp(),
             renderer,
-            _mark_rendered,
         ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        logger_factory=lines_of,
+        # the level is checked by `Logger` against the stdlib's (which `set_level` changes)
+        wrapper_class=_UNFILTERED,
         # uncached: a logger used before a reconfiguration (or capture_logs()) follows it
         cache_logger_on_first_use=False,
     )
+
+
+_UNFILTERED = structlog.make_filtering_bound_logger(logging.DEBUG)
+
+
+class _Lines:
+    """Where our own events go once rendered: straight to the handler's stream, under the
+    handler's lock (so they never interleave with a record of aiohttp's or asyncio's).
+    The stdlib's LogRecord, handler and formatter would cost more than rendering the line;
+    other libraries' records still take that way."""
+
+    __slots__ = ("_handler", "name")
+
+    def __init__(self, name: str, handler: logging.StreamHandler[TextIO]) -> None:
+        self.name = name  # for `add_logger_name`
+        self._handler = handler
+
+    def msg(self, line: str) -> None:
+        handler = self._handler
+        with handler.lock or contextlib.nullcontext():
+            try:
+                handler.stream.write(line + "\n")
+                handler.stream.flush()
+            except (OSError, ValueError):  # stderr gone (a closed pipe): the daemon goes on
+                pass
+
+    debug = info = warning = error = critical = msg
 
 
 def set_level(level: str) -> None:
@@ -247,29 +301,46 @@ class RepeatFilter(logging.Filter):
 
 _ACCEPT_ERRORS = RepeatFilter("socket.accept() out of system resource", 60.0)
 
-_RENDERED = "_mastod_rendered"
+
+class _Gathered:
+    __slots__ = ("items", "open")
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.open = True
 
 
-def _mark_rendered(_logger: WrappedLogger, _method: str, line: Any) -> Any:
-    """Last structlog processor: our events are rendered (and redacted) in structlog's chain
-    and reach the stdlib logger as the finished line, marked so the formatter passes it on.
-    (Rendering them in the handler's ProcessorFormatter instead copies every record and
-    runs a second chain for every line.)"""
-    return (line,), {"extra": {_RENDERED: True}}
+_gathering: contextvars.ContextVar[_Gathered | None] = contextvars.ContextVar(
+    "mastod_log_gathering", default=None
+)
 
 
-class _Formatter(structlog.stdlib.ProcessorFormatter):
-    """Our lines as they are; records of other libraries (aiohttp, pyngrok, asyncio) through
-    the same annotation, redaction and renderer."""
+@contextlib.contextmanager
+def gathering() -> Iterator[list[str]]:
+    """Within the block, `gather` collects short lines for the block's own log line (an RPC
+    call's line lists the upstream requests it made): one line per call, not one per
+    request as well. Tasks started in the block and still running after it log their own."""
+    gathered = _Gathered()
+    token = _gathering.set(gathered)
+    try:
+        yield gathered.items
+    finally:
+        gathered.open = False
+        _gathering.reset(token)
 
-    def format(self, record: logging.LogRecord) -> str:
-        if getattr(record, _RENDERED, False):
-            return str(record.msg)
-        return super().format(record)
+
+def gather(text: str) -> bool:
+    """Put `text` into the line of the `gathering` block being run; False when there is
+    none (the caller then logs a line of its own)."""
+    gathered = _gathering.get()
+    if gathered is None or not gathered.open:
+        return False
+    gathered.items.append(text)
+    return True
 
 
 class Logger:
-    """What `get_logger` returns: structlog's stdlib logger behind a level check.
+    """What `get_logger` returns: a structlog logger behind the stdlib's level check.
 
     A call at a level that is off costs only the stdlib logger's cached `isEnabledFor`,
     where structlog alone would bind a logger and start the processor chain before
@@ -281,7 +352,7 @@ class Logger:
 
     def __init__(self, name: str) -> None:
         self._std = logging.getLogger(name)
-        self._log: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
+        self._log: Any = structlog.get_logger(name)
 
     def enabled(self, level: int) -> bool:
         return self._std.isEnabledFor(level)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -14,7 +15,15 @@ import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from mastod.logs import REDACTED, configure_logging, get_logger, redact, register_secret
+from mastod.logs import (
+    REDACTED,
+    configure_logging,
+    gather,
+    gathering,
+    get_logger,
+    redact,
+    register_secret,
+)
 from mastod.rpc.actions import register_actions
 from mastod.rpc.dispatch import Dispatcher
 from mastod.rpc.registry import Registry
@@ -38,6 +47,7 @@ def output() -> Iterator[io.StringIO]:
     root.handlers[:] = handlers
     root.setLevel(level)
     structlog.contextvars.clear_contextvars()
+    structlog.reset_defaults()  # our lines go to the handler's stream, not through the root
     structlog.reset_defaults()
 
 
@@ -308,3 +318,37 @@ def test_accept_errors_are_logged_once_a_minute(output: io.StringIO) -> None:
     events = [line["event"] for line in lines(output)]
     assert len([e for e in events if e.startswith("socket.accept()")]) == 1
     assert "Task exception was never retrieved" in events
+
+
+async def test_gathering_collects_only_while_its_block_runs() -> None:
+    """A call's line lists the requests made for it; a task it started that is still running
+    after the call (a catch-up, say) logs its own."""
+    later = asyncio.Event()
+
+    async def background() -> bool:
+        await later.wait()
+        return gather("GET /late 200 1ms")
+
+    assert not gather("GET /outside 200 1ms")
+    with gathering() as items:
+        assert gather("GET /x 200 1ms")
+        task = asyncio.create_task(background())
+        with gathering() as inner:  # a nested block collects for itself
+            assert gather("GET /y 200 1ms")
+    later.set()
+    assert await task is False
+    assert items == ["GET /x 200 1ms"]
+    assert inner == ["GET /y 200 1ms"]
+
+
+def test_a_closed_stream_loses_the_line_not_the_daemon(output: io.StringIO) -> None:
+    output.close()
+    get_logger("mastod.test").info("nobody reads this")
+    logging.getLogger("aiohttp.client").warning("nor this")
+
+
+def test_lines_are_compact_json_with_our_fields_last(output: io.StringIO) -> None:
+    get_logger("mastod.test").info("event.name", count=2, ratio=0.5, none=None)
+    line = output.getvalue().splitlines()[-1]
+    assert line.startswith('{"count":2,"ratio":0.5,"none":null,"event":"event.name","level":"info"')
+    assert list(json.loads(line))[-2:] == ["logger", "timestamp"]

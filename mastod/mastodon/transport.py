@@ -1,4 +1,5 @@
-"""One Mastodon call on the wire: attempts, retries, rate-limit waits, one log line per attempt.
+"""One Mastodon call on the wire: attempts, retries, rate-limit waits, one log line per attempt
+(an answered attempt made for an RPC call is a part of that call's line: `logs.gather`).
 
 Retry policy, in one place:
 - 502/503/504, connection errors and timeouts are retried (exponential backoff with jitter,
@@ -28,7 +29,7 @@ import yarl
 from multidict import CIMultiDictProxy
 
 from mastod.config import MastodonConfig
-from mastod.logs import get_logger
+from mastod.logs import gather, get_logger
 from mastod.mastodon.encoding import Pairs, encode_query, multipart
 from mastod.mastodon.errors import MastodonError, RateLimited, UnexpectedResponse, Unreachable
 from mastod.mastodon.ratelimit import rate_limit, retry_after
@@ -212,10 +213,17 @@ async def _attempt(session: aiohttp.ClientSession, out: Outgoing) -> Reply:
     finally:
         if failure or log.enabled(logging.INFO):  # skip building filtered events
             ms = round((time.monotonic() - started) * 1000)
-            fields = {"error": failure} if failure else {}
-            log.info(
-                "mastodon.request", verb=out.verb, path=out.template, status=status, ms=ms, **fields
-            )
+            if failure:
+                log.info(
+                    "mastodon.request",
+                    verb=out.verb,
+                    path=out.template,
+                    status=status,
+                    ms=ms,
+                    error=failure,
+                )
+            elif not gather(f"{out.verb} {out.template} {status} {ms}ms"):
+                log.info("mastodon.request", verb=out.verb, path=out.template, status=status, ms=ms)
 
 
 def _no_answer(exc: Exception, out: Outgoing, use: _ConnectionUse) -> Exception:

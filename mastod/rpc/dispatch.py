@@ -3,7 +3,8 @@
 jsonrpcserver binds params to each method's signature and builds the responses. Around it,
 this module parses frames itself (so a batch is answered element by element, as the spec
 says), validates values against the annotations, maps every exception through the one
-error table, makes sure no exception text reaches a client, and logs one line per call.
+error table, makes sure no exception text reaches a client, and logs one line per call
+(with the upstream requests the call made).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from jsonrpcserver import JsonRpcError, Success, dispatch_to_serializable
 from jsonrpcserver.result import Result
 from jsonrpcserver.sentinels import NODATA
 
-from mastod.logs import get_logger
+from mastod.logs import gathering, get_logger
 from mastod.mastodon.uploads import FILE_PARAMS, inline_frame_bytes
 from mastod.rpc import errors
 from mastod.rpc.peers import Peer, PushPeer, current_peer, replying
@@ -132,7 +133,27 @@ class Dispatcher:
             id_ = request.get("id") if isinstance(request, dict) else None
             valid_id = isinstance(id_, str | int | float) and not isinstance(id_, bool)
             return encode(error_frame(_invalid(problem), id_ if valid_id else None))
+        if not _logging_calls():
+            return (await self._serve(request, peer))[0]
         started = time.perf_counter()
+        with gathering() as upstream:
+            text, response = await self._serve(request, peer)
+        outcome = "ok" if response is None or "result" in response else response["error"]["code"]
+        log.info(
+            "rpc.call",
+            method=request["method"][:100],
+            transport=peer.transport,
+            ms=round((time.perf_counter() - started) * 1000, 2),
+            outcome=outcome,
+            **({"upstream": upstream} if upstream else {}),
+        )
+        return text
+
+    async def _serve(
+        self, request: dict[str, Any], peer: Peer
+    ) -> tuple[str | None, dict[str, Any] | None]:
+        """The encoded response to a valid request object (None for a notification), and
+        the response it encodes."""
         current_peer.set(peer)
         response: dict[str, Any] | None
         try:
@@ -151,27 +172,14 @@ class Dispatcher:
             assert stopped is not None
             response = error_frame(stopped, request["id"]) if "id" in request else None
         if response is None:
-            text = None
-        else:
-            try:
-                text = encode(response)
-            except (TypeError, ValueError):
-                log.exception("rpc.unencodable_result", method=request["method"][:100])
-                internal = errors.RpcError(errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT)
-                response = error_frame(internal, response["id"])
-                text = encode(response)
-        if _logging_calls():
-            outcome = (
-                "ok" if response is None or "result" in response else response["error"]["code"]
-            )
-            log.info(
-                "rpc.call",
-                method=request["method"][:100],
-                transport=peer.transport,
-                ms=round((time.perf_counter() - started) * 1000, 2),
-                outcome=outcome,
-            )
-        return text
+            return None, None
+        try:
+            return encode(response), response
+        except (TypeError, ValueError):
+            log.exception("rpc.unencodable_result", method=request["method"][:100])
+            internal = errors.RpcError(errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT)
+            response = error_frame(internal, response["id"])
+            return encode(response), response
 
     def _unless_stopping(self) -> None:
         """Re-raise the cancellation being handled, unless the daemon's shutdown sent it: then

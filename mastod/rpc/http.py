@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import re
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiohttp import WSCloseCode, web
+from aiohttp.abc import AbstractAccessLogger
 
 from mastod.listeners import deadline_middleware, request_read
+from mastod.logs import get_logger
 from mastod.rpc.dispatch import Dispatcher
 from mastod.rpc.wire import FrameTooLarge, encode, error_frame
 from mastod.rpc.ws import serve_websocket
@@ -28,12 +31,35 @@ from mastod.tasks import TaskSet
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+log = get_logger(__name__)
+
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 JSON = "application/json"
 
 
 class HttpPeer:
     transport = "http"
+
+
+class AccessLog(AbstractAccessLogger):
+    """A line per HTTP request, at `info`, except an RPC exchange that went through: its
+    `rpc.call` lines say it all (aiohttp's own access line would be a second line per call).
+    The query is left out: it may carry a credential."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        if request.path == "/rpc" and response.status < 400:
+            return
+        log.info(
+            "http.request",
+            verb=request.method,
+            path=request.path[:200],
+            status=response.status,
+            ms=round(time * 1000, 2),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return log.enabled(logging.INFO)
 
 
 class LiveStreams:

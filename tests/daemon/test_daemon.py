@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import resource
 import socket
 import stat
@@ -99,6 +100,10 @@ async def test_logs_hold_no_secret_and_one_line_per_call(daemon: Daemon) -> None
         frame = {"jsonrpc": "2.0", "id": 1, "method": "status"}
         async with session.post(f"{daemon.http_url}/rpc", json=frame, headers=headers):
             pass
+        async with session.post(f"{daemon.http_url}/rpc", json=frame):
+            pass  # 401
+        async with session.get(f"{daemon.http_url}/health?token=not-logged"):
+            pass
     rpc_token = daemon.rpc_token
     assert await daemon.stop() == 0
     await daemon._pump
@@ -113,6 +118,16 @@ async def test_logs_hold_no_secret_and_one_line_per_call(daemon: Daemon) -> None
         ("status", "unix", "ok"),
         ("status", "http", "ok"),
     ]
+    # the call's line names the upstream request it made, which has no line of its own
+    (fetch,) = calls[0]["upstream"]
+    assert re.fullmatch(r"GET /api/v1/statuses/\{status_id\} 200 \d+ms", fetch), fetch
+    assert "upstream" not in calls[1]
+    requests = [r["path"] for r in records if r["event"] == "mastodon.request"]
+    assert "/api/v1/statuses/{status_id}" not in requests
+    # HTTP: a line per request that is not a successful RPC exchange, without the query
+    http = [(r["verb"], r["path"], r["status"]) for r in records if r["event"] == "http.request"]
+    assert http == [("POST", "/rpc", 401), ("GET", "/health", 200)]
+    assert "not-logged" not in text
 
 
 async def test_watchdog_pings(tmp_path: Path, upstream: Upstream) -> None:

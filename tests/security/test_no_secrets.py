@@ -153,9 +153,12 @@ async def test_subprocess_run_logs_no_secret(tmp_path: Path) -> None:
 
     searched = [token, other, BAD, rpc_token, *hidden]
     log = running.log_text()
-    assert log.count("\n") > 50  # a real log was searched
-    for line in running.stderr:
-        json.loads(line)  # every line one JSON object: nothing unredacted slipped out raw
+    # a real log was searched: every line one JSON object (nothing unredacted slipped out
+    # raw), with the calls, the upstream requests they made and the refused HTTP requests
+    events = [json.loads(line) for line in running.stderr]
+    assert len(events) > 30
+    assert sum(bool(e.get("upstream")) for e in events if e["event"] == "rpc.call") >= 5
+    assert sum(e["event"] == "http.request" for e in events) >= 2
     for secret in searched:
         assert secret not in log, f"a secret in the daemon's log: ...{secret[:6]}..."
         for text in seen.texts:
