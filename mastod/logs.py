@@ -1,10 +1,11 @@
 """Logging: structlog for our code, stdlib logging (aiohttp, pyngrok, asyncio) in the same format.
 
-Everything goes to one stdlib handler whose `ProcessorFormatter` renders both kinds of record:
-console on a terminal, one JSON object per line otherwise (journald). Just before rendering, a
-redaction processor replaces every registered secret (`register_secret`), the values of
-secret-looking keys and `access_token=` in URLs with `[REDACTED]` — in the event text, nested
-values and formatted tracebacks alike.
+Both kinds of line end on one stream (stderr), rendered alike: console on a terminal, one JSON
+object per line otherwise (journald). Our events are rendered by structlog's chain and written
+by `_Lines` under the lock of the stdlib handler, which renders the records of other libraries
+through a `ProcessorFormatter`. Just before rendering, a redaction processor replaces every
+registered secret (`register_secret`), the values of secret-looking keys and `access_token=`
+in URLs with `[REDACTED]` — in the event text, nested values and formatted tracebacks alike.
 """
 
 from __future__ import annotations
