@@ -68,6 +68,7 @@ class Sources:
         self.problem: str | None = None
         self._working = False  # the push source's one worker: catch-up, fetches, sweeps
         self._catch_up_owed = False
+        self._catch_up_asked = False  # owed for another reason than pushes (start, token, sweep)
         self._sweep_owed = False
         self._pushed: list[str] = []  # notification ids pushed since the last catch-up began
         self._sweeps = SweepFailures()
@@ -151,10 +152,16 @@ class Sources:
 
         self.tasks.spawn(every_interval(), name="notify.sweeps")
 
-    def _work(self, *, catch_up: bool = False, sweep: bool = False) -> None:
+    def _work(
+        self, *, catch_up: bool = False, sweep: bool = False, pushed: str | None = None
+    ) -> None:
         """The push source's background work, one run at a time, in order: what is owed when
-        it starts (a catch-up, then a sweep) and whatever was asked for meanwhile."""
-        self._catch_up_owed |= catch_up
+        it starts (a catch-up, then a sweep) and whatever was asked for meanwhile. A `pushed`
+        notification id owes a catch-up only if it is not stored when the run starts."""
+        if pushed is not None:
+            self._pushed.append(pushed)
+        self._catch_up_owed |= catch_up or pushed is not None
+        self._catch_up_asked |= catch_up
         self._sweep_owed |= sweep
         if self._working:
             return
@@ -166,7 +173,8 @@ class Sources:
                     if self._catch_up_owed:
                         self._catch_up_owed = False
                         pushed, self._pushed = self._pushed, []
-                        await self._catch_up(pushed)
+                        asked, self._catch_up_asked = self._catch_up_asked, False
+                        await self._catch_up(pushed, asked)
                     else:
                         self._sweep_owed = False
                         await self._sweep()
@@ -175,9 +183,18 @@ class Sources:
 
         self.tasks.spawn(run(), name="notify.catch_up")
 
-    async def _catch_up(self, pushed: list[str]) -> None:
+    async def _catch_up(self, pushed: list[str], asked: bool) -> None:
         """Backfill until complete; then fetch by id what was pushed and is still missing (a
-        notification Mastodon made visible after a higher id: the backfill skips it)."""
+        notification Mastodon made visible after a higher id: the backfill skips it).
+
+        Not `asked` (owed to pushes alone) and every pushed id already stored: no run. Mastodon
+        makes a notification visible before it pushes it, so a run under way when a push
+        arrives usually fetches what it announces; a run after it would find nothing.
+        """
+        if not asked:
+            pushed = [i for i in pushed if self.store.seq_of(i) is None]
+            if not pushed:
+                return
         loop = asyncio.get_running_loop()
         await asyncio.sleep(self._next_catch_up - loop.time())
         types = self.config.notifications.types
@@ -185,9 +202,9 @@ class Sources:
         ingested = await catch_up(
             api, self.store, self.intake, backoff=_backoff, types=types, failures=self._catch_ups
         )
-        # A run that found nothing new answered pushes about what was already fetched: the
-        # next one waits, so a burst of them costs a run or two, not one each (the rate limit
-        # belongs to the user's calls).
+        # A run that found nothing new answered pushes of what it cannot find (not visible,
+        # gone): the next one waits, so a burst of them costs a run or two, not one each (the
+        # rate limit belongs to the user's calls).
         self._next_catch_up = loop.time() + (0.0 if ingested else CATCH_UP_SPACING)
         if self._catch_ups.refused(api):  # fetched once a new token is verified
             self._pushed.extend(pushed)
@@ -211,7 +228,7 @@ class Sources:
             return
         self._sweeps.succeeded()
         if swept.newer:  # not pushed (yet, or ever): fetched in order by a catch-up
-            self._catch_up_owed = True
+            self._catch_up_owed = self._catch_up_asked = True
 
     async def _on_push(self, payload: PushPayload) -> None:
         """A verified push says that a notification exists: fetch what is new, in id order.
@@ -223,5 +240,4 @@ class Sources:
         pushed id is fetched on its own only if that backfill did not bring it.
         """
         log.debug("notify.push", type=payload.notification_type)
-        self._pushed.append(payload.notification_id)
-        self._work(catch_up=True)
+        self._work(pushed=payload.notification_id)
