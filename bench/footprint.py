@@ -96,7 +96,7 @@ _IMPORT_STEPS = (
     "jsonschema",
     "jsonrpcserver",
     "cryptography.hazmat.primitives.asymmetric.ec",
-    "http_ece",
+    "cryptography.hazmat.primitives.ciphers.aead",
     "sqlite3",
     "pyngrok.ngrok",
     "mastod.app",
