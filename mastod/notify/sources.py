@@ -191,10 +191,8 @@ class Sources:
         makes a notification visible before it pushes it, so a run under way when a push
         arrives usually fetches what it announces; a run after it would find nothing.
         """
-        if not asked:
-            pushed = [i for i in pushed if self.store.seq_of(i) is None]
-            if not pushed:
-                return
+        if not asked and all(self.store.seq_of(i) is not None for i in pushed):
+            return
         loop = asyncio.get_running_loop()
         await asyncio.sleep(self._next_catch_up - loop.time())
         types = self.config.notifications.types
