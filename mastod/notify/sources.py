@@ -15,7 +15,7 @@ from mastod.logs import get_logger
 from mastod.mastodon.client import MastodonClient
 from mastod.mastodon.errors import MastodonError
 from mastod.net import backoff_delay
-from mastod.notify.backfill import CatchUpFailures, catch_up
+from mastod.notify.backfill import CatchUpFailures, PagePacing, catch_up
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore, StoreFailed
 from mastod.notify.streaming import StreamingSource
@@ -73,6 +73,7 @@ class Sources:
         self._pushed: list[str] = []  # notification ids pushed since the last catch-up began
         self._sweeps = SweepFailures()
         self._catch_ups = CatchUpFailures()
+        self._pacing = PagePacing()
         self._next_catch_up = 0.0  # loop time before which no catch-up run starts
 
     async def start(self) -> None:
@@ -198,8 +199,9 @@ class Sources:
         types = self.config.notifications.types
         api = self.client.api()
         ingested = await catch_up(
-            api, self.store, self.intake, backoff=_backoff, types=types, failures=self._catch_ups
-        )
+            api, self.store, self.intake,
+            backoff=_backoff, types=types, pacing=self._pacing, failures=self._catch_ups,
+        )  # fmt: skip
         # A run that found nothing new answered pushes of what it cannot find (not visible,
         # gone): the next one waits, so a burst of them costs a run or two, not one each (the
         # rate limit belongs to the user's calls).
