@@ -119,13 +119,13 @@ JSON_RPC = JsonRpcFrames()
 Item = tuple[str, str, bytes]
 
 
-def batch(pending: deque[Item]) -> list[Item]:
-    """The first pending notifications, about BATCH_BYTES of them (at least one)."""
-    items: list[Item] = []
-    size = 0
-    for item in pending:
-        if items and size + len(item[2]) > BATCH_BYTES:
-            break
+def take(pending: deque[Item]) -> list[Item]:
+    """Take the first pending notifications off the queue, about BATCH_BYTES of them (at
+    least one)."""
+    items = [pending.popleft()]
+    size = len(items[0][2])
+    while pending and size + len(pending[0][2]) <= BATCH_BYTES:
+        item = pending.popleft()
         items.append(item)
         size += len(item[2])
     return items
