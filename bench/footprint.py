@@ -96,7 +96,7 @@ _IMPORT_STEPS = (
     "jsonschema",
     "jsonrpcserver",
     "cryptography.hazmat.primitives.asymmetric.ec",
-    "cryptography.hazmat.primitives.ciphers.aead",
+    "http_ece",
     "sqlite3",
     "pyngrok.ngrok",
     "mastod.app",
