@@ -228,7 +228,7 @@ _PUSH_PLACES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("json/encoder.py",), "JSON encode (once per notification)"),
     (("json/decoder.py",), "JSON decode (the fetched page)"),
     (("mastod/push/vapid.py",), "VAPID check (ES256 verify, claims)"),
-    (("mastod/push/decrypt.py", "mastod/push/ece.py"), "decryption (ECDH, HKDF, AES-GCM)"),
+    (("mastod/push/decrypt.py", "http_ece/"), "decryption (ECDH, HKDF, AES-GCM: http_ece)"),
     (("mastod/notify/store.py", "sqlite3/"), "store (SQLite)"),
     (
         ("mastod/notify/hub.py", "mastod/notify/frames.py", "mastod/rpc/unix.py"),
