@@ -2,7 +2,7 @@
 
 `aes128gcm` (RFC 8291 over RFC 8188) carries salt and the sender's key in the body header;
 legacy `aesgcm` carries them in `Encryption: salt=...` and `Crypto-Key: dh=...`. Both are
-undone by `mastod.push.ece`. The decoder is picked per request from the header, never from config:
+undone by `http_ece`. The decoder is picked per request from the header, never from config:
 servers older than Mastodon 4.4 send `aesgcm` even when asked for the standard.
 
 The payload (`Web::NotificationSerializer`) includes `access_token`, the live token the
@@ -15,8 +15,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from mastod.push import b64, ece
+import http_ece
+
+from mastod.push import b64
 from mastod.push.errors import PushRejected
 from mastod.push.keys import PushKeys
 from mastod.push.vapid import header_params
@@ -38,24 +41,29 @@ def decrypt(body: bytes, headers: Mapping[str, str], keys: PushKeys) -> bytes:
     """The plaintext of a push (headers with lower-case names); PushRejected if unreadable."""
     encoding = headers.get("content-encoding", "").strip().lower()
     if encoding == "aes128gcm":
-        legacy = None
+        options: dict[str, Any] = {}
     elif encoding == "aesgcm":
-        legacy = _legacy_params(headers)
+        options = _legacy_options(headers)
     else:
         raise PushRejected("unsupported Content-Encoding")
     try:
-        if legacy is None:
-            return ece.open_aes128gcm(body, keys)
-        salt, sender, rs = legacy
-        return ece.open_aesgcm(body, keys, salt=salt, sender=sender, rs=rs)
-    # Hostile input can fail anywhere (header parsing, point decoding, GCM tag), with any
-    # exception type; none of them carries the key or plaintext.
+        plaintext = http_ece.decrypt(
+            body,
+            private_key=keys.private_key,
+            auth_secret=keys.auth_secret,
+            version=encoding,
+            **options,
+        )
+    # Hostile input can fail anywhere in http_ece (header parsing, point decoding, GCM tag),
+    # with any exception type; none of them carries the key or plaintext.
     except Exception:
         raise PushRejected(f"cannot decrypt ({encoding})") from None
+    if not isinstance(plaintext, bytes):
+        raise PushRejected(f"cannot decrypt ({encoding})")
+    return plaintext
 
 
-def _legacy_params(headers: Mapping[str, str]) -> tuple[bytes, bytes, int]:
-    """(salt, the sender's public key, record size) of an `aesgcm` push."""
+def _legacy_options(headers: Mapping[str, str]) -> dict[str, Any]:
     encryption = header_params(headers.get("encryption", ""))
     crypto_key = header_params(headers.get("crypto-key", ""))
     if "salt" not in encryption or "dh" not in crypto_key:
@@ -68,7 +76,7 @@ def _legacy_params(headers: Mapping[str, str]) -> tuple[bytes, bytes, int]:
         raise PushRejected("aesgcm push with unreadable Encryption or Crypto-Key") from None
     if len(salt) != 16 or len(dh) != 65 or not 18 <= rs <= 1 << 24:
         raise PushRejected("aesgcm push with invalid salt, key or record size")
-    return salt, dh, rs
+    return {"salt": salt, "dh": dh, "rs": rs, "keylabel": "P-256"}
 
 
 def parse_payload(plaintext: bytes) -> PushPayload:
