@@ -46,8 +46,7 @@ class WritesNow(Protocol):
 
     def write_now(self, data: bytes) -> bool:
         """Write `data` (whole frames) at once if the connection takes it without waiting
-        (with `data`, its buffer stays under the high-water mark); False, having written
-        nothing, if not."""
+        (its buffer is below the high-water mark); False, having written nothing, if not."""
         ...
 
     async def send_all(self, data: bytes) -> None:

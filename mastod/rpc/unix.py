@@ -53,12 +53,9 @@ class UnixPeer:
         await self.writer.drain()
 
     def write_now(self, data: bytes) -> bool:
-        """The hub's direct write (`WritesNow`): only while what is buffered, `data` included,
-        stays under the high-water mark. Else the hub writes it after a wait (`send_all`), so
-        a connection that does not read holds at most the mark and one batch."""
+        """The hub's direct write (`WritesNow`): only while `drain()` would not wait."""
         transport = self._transport
-        buffered = transport.get_write_buffer_size() + len(data)
-        if transport.is_closing() or buffered > self._high_water:
+        if transport.is_closing() or transport.get_write_buffer_size() >= self._high_water:
             return False
         transport.write(data)
         return True
