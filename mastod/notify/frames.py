@@ -13,10 +13,10 @@ from collections import deque
 from collections.abc import Awaitable
 from typing import Protocol, runtime_checkable
 
-# Notifications joined into one write, by size: enough to spare most syscalls (a backfilled
-# page of 80 is a few writes), no more than asyncio's default high-water mark, so a thousand
-# slow subscribers do not each hold a large batch in memory.
-BATCH_BYTES = 64 * 1024
+# Notifications joined into one write, by size: enough to spare most syscalls, small enough
+# that a thousand slow subscribers do not each hold a large batch in memory (one that stops
+# reading can hold the high-water mark and two batches).
+BATCH_BYTES = 32 * 1024
 
 
 class Subscriber(Protocol):
