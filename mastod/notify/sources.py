@@ -68,7 +68,6 @@ class Sources:
         self.problem: str | None = None
         self._working = False  # the push source's one worker: catch-up, fetches, sweeps
         self._catch_up_owed = False
-        self._catch_up_asked = False  # owed for another reason than pushes (start, token, sweep)
         self._sweep_owed = False
         self._pushed: list[str] = []  # notification ids pushed since the last catch-up began
         self._sweeps = SweepFailures()
@@ -153,16 +152,10 @@ class Sources:
 
         self.tasks.spawn(every_interval(), name="notify.sweeps")
 
-    def _work(
-        self, *, catch_up: bool = False, sweep: bool = False, pushed: str | None = None
-    ) -> None:
+    def _work(self, *, catch_up: bool = False, sweep: bool = False) -> None:
         """The push source's background work, one run at a time, in order: what is owed when
-        it starts (a catch-up, then a sweep) and whatever was asked for meanwhile. A `pushed`
-        notification id owes a catch-up only if it is not stored when the run starts."""
-        if pushed is not None:
-            self._pushed.append(pushed)
-        self._catch_up_owed |= catch_up or pushed is not None
-        self._catch_up_asked |= catch_up
+        it starts (a catch-up, then a sweep) and whatever was asked for meanwhile."""
+        self._catch_up_owed |= catch_up
         self._sweep_owed |= sweep
         if self._working:
             return
@@ -174,8 +167,7 @@ class Sources:
                     if self._catch_up_owed:
                         self._catch_up_owed = False
                         pushed, self._pushed = self._pushed, []
-                        asked, self._catch_up_asked = self._catch_up_asked, False
-                        await self._catch_up(pushed, asked)
+                        await self._catch_up(pushed)
                     else:
                         self._sweep_owed = False
                         await self._sweep()
@@ -184,16 +176,9 @@ class Sources:
 
         self.tasks.spawn(run(), name="notify.catch_up")
 
-    async def _catch_up(self, pushed: list[str], asked: bool) -> None:
+    async def _catch_up(self, pushed: list[str]) -> None:
         """Backfill until complete; then fetch by id what was pushed and is still missing (a
-        notification Mastodon made visible after a higher id: the backfill skips it).
-
-        Not `asked` (owed to pushes alone) and every pushed id already stored: no run. Mastodon
-        makes a notification visible before it pushes it, so a run under way when a push
-        arrives usually fetches what it announces; a run after it would find nothing.
-        """
-        if not asked and all(self.store.seq_of(i) is not None for i in pushed):
-            return
+        notification Mastodon made visible after a higher id: the backfill skips it)."""
         loop = asyncio.get_running_loop()
         await asyncio.sleep(self._next_catch_up - loop.time())
         types = self.config.notifications.types
@@ -202,10 +187,13 @@ class Sources:
             api, self.store, self.intake,
             backoff=_backoff, types=types, pacing=self._pacing, failures=self._catch_ups,
         )  # fmt: skip
-        # A run that found nothing new answered pushes of what it cannot find (not visible,
-        # gone): the next one waits, so a burst of them costs a run or two, not one each (the
-        # rate limit belongs to the user's calls).
-        self._next_catch_up = loop.time() + (0.0 if ingested else CATCH_UP_SPACING)
+        # A run that found nothing new while a pushed notification is still missing answered
+        # pushes of what it cannot find (not visible, gone): the next one waits, so a burst of
+        # them costs a run or two, not one each (the rate limit belongs to the user's calls).
+        # One whose pushes were all fetched by the run before it (Mastodon makes a
+        # notification visible before it pushes it) does not.
+        fetched = ingested > 0 or (bool(pushed) and self._all_stored(pushed))
+        self._next_catch_up = loop.time() + (0.0 if fetched else CATCH_UP_SPACING)
         if self._catch_ups.refused(api):  # fetched once a new token is verified
             self._pushed.extend(pushed)
             return
@@ -216,6 +204,9 @@ class Sources:
             self._sweep_owed = True
         except StoreFailed:  # logged by the store; fetched again with the next push or sweep
             self._pushed.extend(pushed)
+
+    def _all_stored(self, ids: list[str]) -> bool:
+        return all(self.store.seq_of(i) is not None for i in ids)
 
     async def _sweep(self) -> None:
         types = self.config.notifications.types
@@ -228,7 +219,7 @@ class Sources:
             return
         self._sweeps.succeeded()
         if swept.newer:  # not pushed (yet, or ever): fetched in order by a catch-up
-            self._catch_up_owed = self._catch_up_asked = True
+            self._catch_up_owed = True
 
     async def _on_push(self, payload: PushPayload) -> None:
         """A verified push says that a notification exists: fetch what is new, in id order.
@@ -240,4 +231,7 @@ class Sources:
         pushed id is fetched on its own only if that backfill did not bring it.
         """
         log.debug("notify.push", type=payload.notification_type)
-        self._work(pushed=payload.notification_id)
+        if self.store.seq_of(payload.notification_id) is not None:
+            return  # stored already: a retry, or a run fetched it before its push came
+        self._pushed.append(payload.notification_id)
+        self._work(catch_up=True)
