@@ -16,8 +16,9 @@ Every delivery is checked: none missing, duplicated, out of order or `dropped`, 
 daemon's `status` must count every push accepted. Baselines in the same run: the webhook floor
 (the same pushes POSTed by the same sender into the bench upstream's `/push-sink`, which only
 reads them and answers 201) and the fan-out floor (`bench.fanout`: the same subscriber counts
-and frames, written by a process that does nothing else). In a full run, py-spy samples the
-daemon during one more burst to 100 subscribers (`profile.analyse_push`).
+and frames, written by a process that does nothing else, each run right after the daemon's).
+In a full run, py-spy samples the daemon during one more burst to 100 subscribers
+(`profile.analyse_push`).
 """
 
 from __future__ import annotations
@@ -86,22 +87,33 @@ class PushSuite:
         call(subs, {"op": "connect", "socket": socket_path, "count": 1})
         self._pushes(sender, subs, 100, None)
         result["floor"] = self._floor(ctx, sender, max(self.burst.values()))
-        rows = []
+        fanout = FanoutFloor(ctx)
+        rows, floor_rows = [], []
         connected = 1
         for count in SUBSCRIBERS:
             if count > connected:
                 call(subs, {"op": "connect", "socket": socket_path, "count": count - connected})
                 connected = count
+            fanout.connect(count)
             time.sleep(0.3)
             row: dict[str, Any] = {"subscribers": count, "rss_mib": rss_mib(daemon.pid)}
+            floor_row: dict[str, Any] = {"subscribers": count}
             pids = {"daemon": daemon.pid, "sender": sender.proc.pid, "subscribers": subs.proc.pid}
-            row["burst"] = self._pushes(sender, subs, self.burst[count], None, pids)
-            row["steady"] = self._pushes(sender, subs, int(RATE * self.steady_s), RATE, pids)
+            # each run beside its floor, the same minute: the machine is shared, and a floor
+            # measured a minute later can see another load
+            for mode, n, rate in (
+                ("burst", self.burst[count], None),
+                ("steady", int(RATE * self.steady_s), RATE),
+            ):
+                row[mode] = self._pushes(sender, subs, n, rate, pids)
+                floor_row[mode] = fanout.publish(n, rate)
             if count == 100 and ctx.profile and not quick:
                 result["profile"] = self._profile(ctx, sender, subs, daemon.pid)
             row["rss_after_mib"] = rss_mib(daemon.pid)
             rows.append(row)
+            floor_rows.append(floor_row)
         result["rows"] = rows
+        result["fanout_floor"] = floor_rows
         result["peak_rss_mib"] = peak_rss_mib(daemon.pid)
         # every push must have been verified and decrypted, in both encodings: a rejected one
         # would not show in the deliveries (the next accepted push's fetch brings its
@@ -110,42 +122,11 @@ class PushSuite:
         call(subs, {"op": "close"})
         log = daemon.log_path.read_text(errors="replace").splitlines()
         result["daemon_warnings"] = log[-10:]
+        fanout.stop()
         for worker in (subs, sender):
             ctx.procs.stop(worker.proc)
         ctx.procs.stop(daemon.proc)
-        result["fanout_floor"] = self._fanout_floor(ctx)
         return result
-
-    def _fanout_floor(self, ctx: Context) -> list[dict[str, Any]]:
-        """The same subscriber counts, bursts and steady rate against bench.fanout."""
-        path = str(ctx.workdir / "fanout.sock")
-        fanout = Worker(ctx, "bench.fanout", ("--socket", path))
-        fanout.receive(timeout=30)
-        subs = Worker(ctx, "bench.subscribers")
-        rows = []
-        connected = 0
-        for count in SUBSCRIBERS:
-            call(subs, {"op": "connect", "socket": path, "count": count - connected})
-            connected = count
-            time.sleep(0.3)
-            row: dict[str, Any] = {"subscribers": count}
-            for name, n, rate in (
-                ("burst", self.burst[count], None),
-                ("steady", int(RATE * self.steady_s), RATE),
-            ):
-                before = cpu_seconds(fanout.proc.pid), cpu_seconds(subs.proc.pid)
-                sent = call(fanout, {"op": "publish", "count": n, "rate": rate})
-                got = call(subs, {"op": "collect", "t0": sent["t0"], "timeout": 60}, timeout=90)
-                row[name] = summary(sent, got)
-                row[name]["cpu_us_per_push"] = {
-                    "fanout": (cpu_seconds(fanout.proc.pid) - before[0]) / n * 1e6,
-                    "subscribers": (cpu_seconds(subs.proc.pid) - before[1]) / n * 1e6,
-                }
-            rows.append(row)
-        call(subs, {"op": "close"})
-        for worker in (subs, fanout):
-            ctx.procs.stop(worker.proc)
-        return rows
 
     def _pushes(
         self,
@@ -203,6 +184,42 @@ class PushSuite:
         from bench.report import push_markdown  # report imports the suites
 
         return push_markdown(result)
+
+
+class FanoutFloor:
+    """bench.fanout with subscribers of its own (a second bench.subscribers process): the
+    same subscriber counts, frames, bursts and steady rate as the daemon's rows."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.path = str(ctx.workdir / "fanout.sock")
+        self.fanout = Worker(ctx, "bench.fanout", ("--socket", self.path))
+        self.fanout.receive(timeout=30)
+        self.subs = Worker(ctx, "bench.subscribers")
+        self.connected = 0
+
+    def connect(self, count: int) -> None:
+        if count > self.connected:
+            call(self.subs, {"op": "connect", "socket": self.path, "count": count - self.connected})
+            self.connected = count
+
+    def publish(self, count: int, rate: float | None) -> dict[str, Any]:
+        pids = (self.fanout.proc.pid, self.subs.proc.pid)
+        before = [cpu_seconds(pid) for pid in pids]
+        sent = call(self.fanout, {"op": "publish", "count": count, "rate": rate})
+        got = call(self.subs, {"op": "collect", "t0": sent["t0"], "timeout": 60}, timeout=90)
+        result = summary(sent, got)
+        after = [cpu_seconds(pid) for pid in pids]
+        result["cpu_us_per_push"] = {
+            "fanout": (after[0] - before[0]) / count * 1e6,
+            "subscribers": (after[1] - before[1]) / count * 1e6,
+        }
+        return result
+
+    def stop(self) -> None:
+        call(self.subs, {"op": "close"})
+        for worker in (self.subs, self.fanout):
+            self.ctx.procs.stop(worker.proc)
 
 
 def daemon_status(socket_path: Path) -> dict[str, Any]:

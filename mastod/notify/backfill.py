@@ -13,6 +13,7 @@ stream while the baseline is being taken is then still delivered.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,9 +33,12 @@ PAGE_LIMIT = 80  # Mastodon's maximum for notifications (since 4.1; older server
 BASELINE_KEY = "backfill.baseline"
 START = "0"  # before every Mastodon id: the baseline when the account had no notification
 MAX_RATE_LIMIT_WAIT = 900.0  # Mastodon's paging window is 15 minutes
-# Seconds per page fetched before the next run of a long catch-up: Mastodon allows 300 calls
-# per 5 minutes per token, so this leaves half of them to the user's own calls.
+# A long catch-up fetches pages at one per PAGE_PAUSE seconds once it has fetched PAGE_BURST:
+# Mastodon allows 300 calls per 5 minutes per token, so this leaves half of them to the user's
+# own calls, while a burst of live notifications (a backlog of up to PAGE_BURST pages) waits
+# for nothing.
 PAGE_PAUSE = 2.0
+PAGE_BURST = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,31 @@ class CatchUpFailures:
         self.error, self._refused = None, None
 
 
+class PagePacing:
+    """The pages a source's long catch-ups may fetch without a pause, across runs: up to
+    `burst`, refilled at one per `pause` seconds (a token bucket). Only runs that stop at
+    MAX_PAGES with more to fetch spend from it: a catch-up that completes is never paced."""
+
+    def __init__(
+        self,
+        burst: int = PAGE_BURST,
+        pause: float = PAGE_PAUSE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.burst = burst
+        self.pause = pause
+        self._clock = clock
+        self._pages = float(burst)  # may go below zero: that much is owed
+        self._at = clock()
+
+    def spend(self, pages: int) -> float:
+        """Spend `pages`; the seconds to wait before the next run."""
+        now = self._clock()
+        self._pages = min(self.burst, self._pages + (now - self._at) / self.pause) - pages
+        self._at = now
+        return max(0.0, -self._pages * self.pause)
+
+
 async def catch_up(
     api: Api,
     store: NotificationStore,
@@ -125,7 +154,7 @@ async def catch_up(
     *,
     backoff: Callable[[int], float],
     types: Collection[str] | None = None,
-    page_pause: float = PAGE_PAUSE,
+    pacing: PagePacing | None = None,
     failures: CatchUpFailures | None = None,
 ) -> int:
     """Backfill until a run reaches the newest notification; how many were ingested.
@@ -135,9 +164,10 @@ async def catch_up(
     instance or a full disk must not end it. A 401 ends it instead, and later calls return at
     once while the token is the one refused (the source calls again once a new token is
     verified). `failures` keeps that, and the logging once per episode, across the calls of
-    one source. Between runs of a long catch-up it pauses `page_pause` seconds per page
-    fetched, to spare the token's rate limit.
+    one source. Between runs of a long catch-up it waits as `pacing` (also kept across the
+    calls of one source) says, to spare the token's rate limit.
     """
+    pacing = PagePacing() if pacing is None else pacing
     episode = CatchUpFailures() if failures is None else failures
     if episode.refused(api):
         return 0
@@ -165,7 +195,7 @@ async def catch_up(
         ingested += result.ingested
         if result.complete:
             return ingested
-        await asyncio.sleep(result.pages * page_pause)
+        await asyncio.sleep(pacing.spend(result.pages))
 
 
 def rate_limit_wait(exc: MastodonError) -> float | None:

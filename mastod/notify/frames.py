@@ -14,7 +14,8 @@ from collections.abc import Awaitable
 from typing import Protocol, runtime_checkable
 
 # Notifications joined into one write, by size: enough to spare most syscalls, small enough
-# that a thousand slow subscribers do not each hold a large batch in memory.
+# that a thousand slow subscribers do not each hold a large batch in memory (one that stops
+# reading can hold the high-water mark and two batches).
 BATCH_BYTES = 32 * 1024
 
 
@@ -118,13 +119,13 @@ JSON_RPC = JsonRpcFrames()
 Item = tuple[str, str, bytes]
 
 
-def batch(pending: deque[Item]) -> list[Item]:
-    """The first pending notifications, about BATCH_BYTES of them (at least one)."""
-    items: list[Item] = []
-    size = 0
-    for item in pending:
-        if items and size + len(item[2]) > BATCH_BYTES:
-            break
+def take(pending: deque[Item]) -> list[Item]:
+    """Take the first pending notifications off the queue, about BATCH_BYTES of them (at
+    least one)."""
+    items = [pending.popleft()]
+    size = len(items[0][2])
+    while pending and size + len(pending[0][2]) <= BATCH_BYTES:
+        item = pending.popleft()
         items.append(item)
         size += len(item[2])
     return items

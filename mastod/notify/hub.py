@@ -41,8 +41,8 @@ from mastod.notify.frames import (
     Item,
     Output,
     Subscriber,
-    batch,
     output,
+    take,
 )
 from mastod.notify.store import NotificationStore, order_key
 from mastod.tasks import TaskSet
@@ -236,9 +236,7 @@ class Hub:
                 sub.task = self._tasks.spawn(self._wait(sub, wait), name=f"notify.sub.{sub.id}")
 
     def _write_batch(self, sub: Subscription) -> Awaitable[None] | None:
-        items = batch(sub.pending)
-        for _ in items:
-            sub.pending.popleft()
+        items = take(sub.pending)
         sub.position = items[-1][0]
         return sub.out.write(items)
 

@@ -15,7 +15,7 @@ from mastod.logs import get_logger
 from mastod.mastodon.client import MastodonClient
 from mastod.mastodon.errors import MastodonError
 from mastod.net import backoff_delay
-from mastod.notify.backfill import CatchUpFailures, catch_up
+from mastod.notify.backfill import CatchUpFailures, PagePacing, catch_up
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore, StoreFailed
 from mastod.notify.streaming import StreamingSource
@@ -72,6 +72,7 @@ class Sources:
         self._pushed: list[str] = []  # notification ids pushed since the last catch-up began
         self._sweeps = SweepFailures()
         self._catch_ups = CatchUpFailures()
+        self._pacing = PagePacing()
         self._next_catch_up = 0.0  # loop time before which no catch-up run starts
 
     async def start(self) -> None:
@@ -183,12 +184,16 @@ class Sources:
         types = self.config.notifications.types
         api = self.client.api()
         ingested = await catch_up(
-            api, self.store, self.intake, backoff=_backoff, types=types, failures=self._catch_ups
-        )
-        # A run that found nothing new answered pushes about what was already fetched: the
-        # next one waits, so a burst of them costs a run or two, not one each (the rate limit
-        # belongs to the user's calls).
-        self._next_catch_up = loop.time() + (0.0 if ingested else CATCH_UP_SPACING)
+            api, self.store, self.intake,
+            backoff=_backoff, types=types, pacing=self._pacing, failures=self._catch_ups,
+        )  # fmt: skip
+        # A run that found nothing new while a pushed notification is still missing answered
+        # pushes of what it cannot find (not visible, gone): the next one waits, so a burst of
+        # them costs a run or two, not one each (the rate limit belongs to the user's calls).
+        # One whose pushes were all fetched by the run before it (Mastodon makes a
+        # notification visible before it pushes it) does not.
+        fetched = ingested > 0 or (bool(pushed) and self._all_stored(pushed))
+        self._next_catch_up = loop.time() + (0.0 if fetched else CATCH_UP_SPACING)
         if self._catch_ups.refused(api):  # fetched once a new token is verified
             self._pushed.extend(pushed)
             return
@@ -199,6 +204,9 @@ class Sources:
             self._sweep_owed = True
         except StoreFailed:  # logged by the store; fetched again with the next push or sweep
             self._pushed.extend(pushed)
+
+    def _all_stored(self, ids: list[str]) -> bool:
+        return all(self.store.seq_of(i) is not None for i in ids)
 
     async def _sweep(self) -> None:
         types = self.config.notifications.types
@@ -223,5 +231,7 @@ class Sources:
         pushed id is fetched on its own only if that backfill did not bring it.
         """
         log.debug("notify.push", type=payload.notification_type)
+        if self.store.seq_of(payload.notification_id) is not None:
+            return  # stored already: a retry, or a run fetched it before its push came
         self._pushed.append(payload.notification_id)
         self._work(catch_up=True)

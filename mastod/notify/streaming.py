@@ -34,7 +34,7 @@ from mastod.logs import get_logger
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import MastodonError
 from mastod.net import backoff_delay
-from mastod.notify.backfill import CatchUpFailures, catch_up
+from mastod.notify.backfill import CatchUpFailures, PagePacing, catch_up
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore, StoreFailed
 from mastod.notify.stream_wire import read_frame, streaming_url
@@ -86,6 +86,7 @@ class StreamingSource:
         self._inbox: Inbox | None = None
         self.sweeps = SweepFailures()
         self.catch_ups = CatchUpFailures()
+        self.pacing = PagePacing()
         self._tasks = TaskSet("notify.streaming")
 
     @property
@@ -229,7 +230,8 @@ class StreamingSource:
                 self.phase = "catching up"
                 await catch_up(
                     self.api, self.store, self.intake,
-                    types=self.types, backoff=self._backoff, failures=self.catch_ups,
+                    types=self.types, backoff=self._backoff, pacing=self.pacing,
+                    failures=self.catch_ups,
                 )  # fmt: skip
                 inbox.want("sweep")  # below the newest id: what became visible meanwhile
                 self.phase = "connected"

@@ -73,6 +73,8 @@ class PushSubscription:
 
     async def wait_server_key(self, within: float) -> bytes | None:
         """The VAPID key, waiting up to `within` seconds for the first check to learn it."""
+        if self._known_key.is_set():  # every push but the first few: no timer, no task
+            return self._server_key
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._known_key.wait(), within)
         return self._server_key

@@ -88,22 +88,21 @@ def verify_vapid(
     """
     token, key_text = credentials(headers)
     try:
-        presented = b64.decode(key_text)
+        presented = _key_bytes(key_text)
     except ValueError:
         raise PushRejected("VAPID key is not base64") from None
     if not hmac.compare_digest(presented, server_key):
         raise PushRejected("VAPID key is not the instance's")
     claims = _verified_claims(token, server_key)
     now = time.time() if now is None else now
-    return _check_claims(claims, _our_origin(audience), now, clock_skew)
+    return _check_claims(claims, _origin(audience), now, clock_skew)
 
 
 def _verified_claims(token: str, server_key: bytes) -> dict[str, Any]:
     parts = token.split(".")
     if len(parts) != 3:
         raise PushRejected("VAPID token is not a JWT")
-    header = _json_part(parts[0])
-    if header.get("alg") != "ES256":
+    if not _is_es256(parts[0]):
         raise PushRejected("VAPID token is not ES256")
     try:
         signature = b64.decode(parts[2])
@@ -123,7 +122,16 @@ def _verified_claims(token: str, server_key: bytes) -> dict[str, Any]:
     return _json_part(parts[1])
 
 
-_our_origin = functools.lru_cache(maxsize=4)(origin)  # our public URL changes rarely
+# What is the same in every push of an instance, worked out once: our origin and the one in
+# `aud`, the key the push names, the JWT header.
+_origin = functools.lru_cache(maxsize=8)(origin)
+_key_bytes = functools.lru_cache(maxsize=8)(b64.decode)
+
+
+@functools.lru_cache(maxsize=8)
+def _is_es256(header_part: str) -> bool:
+    """The JWT header says ES256 (PushRejected if it is no JSON object)."""
+    return _json_part(header_part).get("alg") == "ES256"
 
 
 @functools.lru_cache(maxsize=4)
@@ -146,7 +154,7 @@ def _check_claims(
     claims: dict[str, Any], expected_aud: str, now: float, skew: float
 ) -> VapidClaims:
     aud, exp, sub = claims.get("aud"), claims.get("exp"), claims.get("sub")
-    if not isinstance(aud, str) or origin(aud) != expected_aud:
+    if not isinstance(aud, str) or _origin(aud) != expected_aud:
         raise PushRejected("VAPID aud is not our public origin")
     if not isinstance(exp, int) or isinstance(exp, bool):
         raise PushRejected("VAPID exp missing")

@@ -40,6 +40,7 @@ class UnixPeer:
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
         self.closers = CloseCallbacks()
+        self._transport = writer.transport  # the hub writes per notification: kept at hand
         self._high_water = writer.transport.get_write_buffer_limits()[1]
 
     async def send(self, frame: str) -> None:
@@ -53,7 +54,7 @@ class UnixPeer:
 
     def write_now(self, data: bytes) -> bool:
         """The hub's direct write (`WritesNow`): only while `drain()` would not wait."""
-        transport = self.writer.transport
+        transport = self._transport
         if transport.is_closing() or transport.get_write_buffer_size() >= self._high_water:
             return False
         transport.write(data)

@@ -10,7 +10,13 @@ import pytest
 
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import NotFound, RateLimited
-from mastod.notify.backfill import BASELINE_KEY, backfill, catch_up, rate_limit_wait
+from mastod.notify.backfill import (
+    BASELINE_KEY,
+    PagePacing,
+    backfill,
+    catch_up,
+    rate_limit_wait,
+)
 from mastod.notify.hub import Hub
 from mastod.notify.intake import Intake
 from mastod.notify.store import NotificationStore
@@ -150,9 +156,22 @@ async def test_a_long_catch_up_pauses_between_runs(
     fake.add(*(note(i) for i in range(2, 2 + 80 * 11)))  # 11 full pages, then an empty one
     loop = asyncio.get_running_loop()
     began = loop.time()
-    assert await catch_up(api, store, intake, backoff=lambda _: 0.0, page_pause=0.05) == 880
+    pacing = PagePacing(burst=0, pause=0.05)  # no pages without a pause
+    assert await catch_up(api, store, intake, backoff=lambda _: 0.0, pacing=pacing) == 880
     assert loop.time() - began >= 10 * 0.05  # after the first run of 10 pages
     assert len(fake.requests) == 12
+
+
+def test_pages_are_paced_once_the_burst_is_spent() -> None:
+    now = [0.0]
+    pacing = PagePacing(burst=30, pause=2.0, clock=lambda: now[0])
+    assert [pacing.spend(10) for _ in range(3)] == [0.0, 0.0, 0.0]  # a live burst: no wait
+    assert pacing.spend(10) == 20.0  # then one page per pause
+    now[0] += 4.0
+    assert pacing.spend(0) == 16.0  # refilled meanwhile
+    now[0] += 100.0
+    assert pacing.spend(10) == 0.0  # refilled up to the burst, not beyond
+    assert pacing.spend(25) == 10.0
 
 
 async def test_catch_up_retries_a_full_disk_from_the_last_stored_id(

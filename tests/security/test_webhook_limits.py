@@ -7,8 +7,9 @@ is the one `PushService` starts, and the pushes are the sandbox's genuine ones.
 - at `webhook.max_connections` a new connection is closed at once, a Unix-socket call still
   answers, and a genuine push gets in once a slot frees;
 - no answer names the software (`Server`);
-- a captured push sent again is answered 201 and does nothing (no upstream request), and a
-  burst of distinct pushes costs a handful of catch-up requests, not one each.
+- a captured push sent again is answered 201 and does nothing (no upstream request), distinct
+  pushes about a notification already stored cost no request, and a burst of pushes about
+  notifications the instance does not list costs a handful of catch-up requests, not one each.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -218,25 +219,59 @@ async def test_a_replayed_push_is_absorbed(strict: Hooked) -> None:
     assert strict.lists() == before
 
 
-async def test_a_burst_of_pushes_costs_a_handful_of_requests(strict: Hooked) -> None:
+async def send_all(strict: Hooked, burst: list[Any]) -> None:
+    """POST `burst` one after the other, as a busy instance's worker sends them."""
+    http = RawHttp("127.0.0.1", strict.port)
+    for push in burst:
+        headers = [(k, v) for k, v in push.headers.items() if k.lower() != "content-length"]
+        assert (await http.request("POST", strict.path, headers, push.body)).status == 201
+    http.close()
+
+
+async def test_pushes_about_a_stored_notification_cost_no_request(strict: Hooked) -> None:
     sandbox = strict.rig.sandbox
     listener = await subscribed(strict)
     await strict.act("mention")
     await next_notification(listener)
     [subscription] = sandbox.push_subscriptions.values()
     notification = sandbox.notifications[strict.delivered()[0].notification_id]
-    burst = [  # distinct genuine pushes (fresh encryption and signature each)
+    burst = [  # distinct genuine pushes (fresh encryption and signature each): retries
         build_push(sandbox, subscription, push_payload(sandbox, subscription, notification))
         for _ in range(30)
+    ]
+    before = strict.lists()
+    await send_all(strict, burst)
+    while (await pushes(strict))["accepted"] < 1 + len(burst):
+        await asyncio.sleep(0.02)
+    await strict.act("mention")  # its catch-up runs after the burst's: done once it is here
+    await next_notification(listener)
+    listener.close()
+    assert strict.lists() == before + 1  # the closing mention's catch-up, nothing for the 30
+
+
+async def test_a_burst_of_pushes_of_what_is_not_there_costs_a_handful_of_requests(
+    strict: Hooked,
+) -> None:
+    sandbox = strict.rig.sandbox
+    listener = await subscribed(strict)
+    await strict.act("mention")
+    await next_notification(listener)
+    [subscription] = sandbox.push_subscriptions.values()
+    shown = sandbox.notifications[strict.delivered()[0].notification_id]
+    # pushes of notifications the instance does not list (deleted since): each catch-up run
+    # finds nothing new
+    burst = [
+        build_push(
+            sandbox,
+            subscription,
+            push_payload(sandbox, subscription, replace(shown, id=str(int(shown.id) + 1000 + n))),
+        )
+        for n in range(30)
     ]
     before = strict.catch_ups()
     loop = asyncio.get_running_loop()
     started = loop.time()
-    http = RawHttp("127.0.0.1", strict.port)
-    for push in burst:  # one after the other, as a busy instance's worker sends them
-        headers = [(k, v) for k, v in push.headers.items() if k.lower() != "content-length"]
-        assert (await http.request("POST", strict.path, headers, push.body)).status == 201
-    http.close()
+    await send_all(strict, burst)
     while (await pushes(strict))["accepted"] < 1 + len(burst):
         await asyncio.sleep(0.02)
     await strict.act("mention")  # its catch-up runs after the burst's: done once it is here
