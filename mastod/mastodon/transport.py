@@ -6,8 +6,11 @@ Retry policy, in one place:
   carries an `Idempotency-Key` (publish_status), whose retries reuse the same key so the
   server creates one status. A plain POST/PATCH that may have reached the server is never
   repeated: the caller would get two statuses, two follows, two uploads.
-- A pooled keep-alive connection that the server had already closed is the exception, for any
-  verb, once: see `_stale`.
+- A pooled keep-alive connection that the server had already closed: aiohttp itself sends a
+  GET, PUT or DELETE again, once and at once, on a new connection (RFC 9112 §9.3.1); a keyed
+  POST goes round the loop below like any other failed idempotent request. A request that may
+  not be repeated never rides a pooled connection (`SessionPool.lease(fresh=True)`), so it
+  never meets a dead one.
 - 429 means the request was not processed: any verb waits for the reset and is retried when
   the wait is within `rate_limit_max_wait`; otherwise RateLimited is raised at once.
 """
@@ -20,7 +23,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -89,38 +91,12 @@ class Reply:
         return self.headers.get("Content-Type", "").lower()
 
 
-class _ConnectionUse:
-    """Filled in by the trace hooks: did this attempt ride on a pooled connection?"""
-
-    reused = False
-
-
-async def _on_reuse(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
-    if isinstance(ctx.trace_request_ctx, _ConnectionUse):
-        ctx.trace_request_ctx.reused = True
-
-
-async def _on_create(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
-    if isinstance(ctx.trace_request_ctx, _ConnectionUse):
-        ctx.trace_request_ctx.reused = False
-
-
-def trace_config() -> aiohttp.TraceConfig:
-    """The hooks `exchange` needs on a keep-alive session (to tell a dead pooled connection
-    from a failed new one); sessions that close every connection do without them."""
-    config = aiohttp.TraceConfig()
-    config.on_connection_reuseconn.append(_on_reuse)
-    config.on_connection_create_end.append(_on_create)
-    return config
-
-
 class _Failed(Exception):
-    """An attempt got no HTTP answer. `stale`: the server provably never saw the request."""
+    """An attempt got no HTTP answer."""
 
-    def __init__(self, error: MastodonError, *, stale: bool = False) -> None:
+    def __init__(self, error: MastodonError) -> None:
         super().__init__(error.error)
         self.error = error
-        self.stale = stale
 
 
 async def exchange(
@@ -131,17 +107,10 @@ async def exchange(
 ) -> Reply:
     """Send `out` until it succeeds or may not be tried again; return the 2xx reply."""
     retries = rate_waits = 0
-    stale_retried = False
     while True:
         try:
             reply = await _attempt(session, out)
         except _Failed as failed:
-            # A dead pooled connection is resent at once, but only for idempotent requests: a
-            # server may close right after acting on a request without answering, and a POST
-            # without an Idempotency-Key must then not run twice.
-            if failed.stale and not stale_retried and out.idempotent:
-                stale_retried = True
-                continue
             if not out.idempotent or retries >= config.max_retries:
                 raise failed.error from None
             retries += 1
@@ -180,7 +149,6 @@ def _backoff(retry: int) -> float:
 
 
 async def _attempt(session: aiohttp.ClientSession, out: Outgoing) -> Reply:
-    use = _ConnectionUse()
     started = time.monotonic()
     status: int | None = None
     failure: str | None = None
@@ -197,11 +165,10 @@ async def _attempt(session: aiohttp.ClientSession, out: Outgoing) -> Reply:
                 headers=out.headers,
                 data=data,
                 allow_redirects=False,  # a redirect could carry the token elsewhere
-                trace_request_ctx=use,
             )
         except Exception as exc:
             failure = type(exc).__name__
-            raise _no_answer(exc, out, use) from None
+            raise _no_answer(exc, out) from None
         async with response:
             status = response.status
             body = await _read(response, out)
@@ -218,7 +185,7 @@ async def _attempt(session: aiohttp.ClientSession, out: Outgoing) -> Reply:
             )
 
 
-def _no_answer(exc: Exception, out: Outgoing, use: _ConnectionUse) -> Exception:
+def _no_answer(exc: Exception, out: Outgoing) -> Exception:
     """Map an exception raised before any response header arrived."""
     host = out.url.host or "the server"
     if isinstance(exc, TimeoutError):
@@ -230,21 +197,13 @@ def _no_answer(exc: Exception, out: Outgoing, use: _ConnectionUse) -> Exception:
     if isinstance(exc, aiohttp.ClientConnectorError):
         reason = os.strerror(exc.errno) if exc.errno else "refused"  # strerror repeats the address
         return _Failed(Unreachable(f"Cannot connect to {host}: {reason}"))
-    # Several servers (and proxies) close a keep-alive connection after an idle time or after
-    # every response. Sending on such a pooled connection fails at once: the write gets a
-    # reset (ClientOSError) or the read gets EOF with not one byte of a response
-    # (ServerDisconnectedError with no partial message). Then the server never saw the
-    # request, so one immediate retry on a fresh connection is safe even for POST. The same
-    # errors on a *fresh* connection, or after part of a response, prove nothing of the kind:
-    # the server may have acted on it, so only idempotent requests are retried (with backoff).
+    # A dead keep-alive connection, or a server that closed or reset this one: whether the
+    # server acted on the request is unknown, so only idempotent requests are tried again.
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        partial = not isinstance(exc.message, str)  # else a RawResponseMessage: bytes arrived
-        return _Failed(
-            Unreachable(f"{host} closed the connection"), stale=use.reused and not partial
-        )
+        return _Failed(Unreachable(f"{host} closed the connection"))
     if isinstance(exc, aiohttp.ClientOSError | aiohttp.ClientConnectionResetError):
         reason = exc.strerror or "connection reset"
-        return _Failed(Unreachable(f"Connection to {host} failed: {reason}"), stale=use.reused)
+        return _Failed(Unreachable(f"Connection to {host} failed: {reason}"))
     if isinstance(exc, aiohttp.ClientResponseError):
         return UnexpectedResponse(f"{host} sent an invalid HTTP response")
     if isinstance(exc, aiohttp.ClientError | OSError):
