@@ -75,8 +75,9 @@ class Outgoing:
 
     @property
     def idempotent(self) -> bool:
-        keyed = any(name.lower() == "idempotency-key" for name in self.headers)
-        return self.verb in IDEMPOTENT_VERBS or keyed
+        return self.verb in IDEMPOTENT_VERBS or any(
+            name.lower() == "idempotency-key" for name in self.headers
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +220,7 @@ async def _read(response: aiohttp.ClientResponse, out: Outgoing) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in response.content.iter_chunked(64 * 1024):
+        while chunk := await response.content.read(64 * 1024):
             size += len(chunk)
             if size > MAX_BODY:
                 raise UnexpectedResponse(f"Response from {host} is larger than {MAX_BODY} bytes")
