@@ -1,7 +1,7 @@
 """The method table: one explicit object that dispatch, `rpc.discover` and the CLI all read.
 
 A method is a plain `async def` with a typed signature and a docstring. The signature is the
-contract: jsonrpcserver binds incoming params against it (once: nothing binds them again),
+contract: the dispatcher binds incoming params against it (once: nothing binds them again),
 `params.check` validates the values against its annotations, and `openrpc` publishes it.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import typing
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,9 +44,9 @@ class Method:
     scope_optional: bool = False  # it also works without a token
 
     def check_call(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, args: Sequence[Any], kwargs: Mapping[str, Any]
     ) -> tuple[list[Any], dict[str, Any]]:
-        """Validate the values of a call that binds to `signature` (jsonrpcserver has bound
+        """Validate the values of a call that binds to `signature` (the dispatcher has bound
         it), in signature order; the checked values, as `params.check` returns them."""
         checked = [
             params.check(value, p.hint, p.name) for value, p in zip(args, self.params, strict=False)
