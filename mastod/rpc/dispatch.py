@@ -173,7 +173,7 @@ class Dispatcher:
         try:
             if method is None:
                 raise LookupError(request["method"])
-            method.signature.bind(*args, **kwargs)
+            method.bind(args, kwargs)
         except (LookupError, TypeError):
             served = dispatch_to_serializable(
                 request, self._table, deserializer=_same, validator=_same

@@ -42,6 +42,16 @@ class Method:
     description: str
     scope: str | None = None  # the OAuth scope its Mastodon call needs (actions only)
     scope_optional: bool = False  # it also works without a token
+    keywords: frozenset[str] = frozenset()  # the parameters that may be given by name
+    required: frozenset[str] = frozenset()  # the parameters without a default
+
+    def bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+        """Raise TypeError, in Python's words naming the parameter, unless the call binds to
+        `signature`. Params by name that are all known and include every required one always
+        bind; `Signature.bind`, slower than all the rest of a call's checks, is left for the
+        others (and words the error)."""
+        if args or not (kwargs.keys() <= self.keywords and self.required <= kwargs.keys()):
+            self.signature.bind(*args, **kwargs)
 
     def check_call(
         self, args: Sequence[Any], kwargs: Mapping[str, Any]
@@ -144,6 +154,8 @@ def describe(
         fn=fn,
         signature=sig,
         params=tuple(plist),
+        keywords=frozenset(p.name for p in sig.parameters.values() if p.kind != p.POSITIONAL_ONLY),
+        required=frozenset(p.name for p in plist if p.required),
         result=resolved.get("return", Any),
         summary=summary.strip(),
         description=rest.strip(),
