@@ -122,7 +122,7 @@ class MastodonClient:
             self.on_unauthorized(exc)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per call, as transport.Outgoing
 class Result:
     """A call's outcome: HTTP status (202/206 matter for media), shaped data, Link targets."""
 

@@ -62,7 +62,7 @@ class Clock:
 SYSTEM_CLOCK = Clock()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built per call: frozen, each field would be set by object.__setattr__
 class Outgoing:
     """A request ready to send. `template` (the path before filling) is what gets logged."""
 
@@ -80,7 +80,7 @@ class Outgoing:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per call, as Outgoing
 class Reply:
     status: int
     headers: CIMultiDictProxy[str]
