@@ -1,13 +1,12 @@
 """One dispatch for every transport: a JSON-RPC frame in, a JSON-RPC frame (or nothing) out.
 
 This module parses frames itself (so a batch is answered element by element, as the spec
-says), binds a call's params to its method's signature once, validates their values against
-the annotations, maps every exception through the one error table, makes sure no exception
-text reaches a client, and logs one line per call. A call that cannot run (no such method,
-params that do not bind) is answered by jsonrpcserver, whose stock error `_finish` makes
-precise; a call that can is run here directly: jsonrpcserver's pipeline (Either chain,
-Request/Response tuples, a second `inspect.signature(...).bind`) was a tenth of the daemon's
-CPU per `get_status`.
+says), binds a call's params to its method's signature once (`Method.bind`), validates their
+values against the annotations, maps every exception through the one error table, makes sure
+no exception text reaches a client, and logs one line per call. A call that binds is run here
+directly, without jsonrpcserver's per-call pipeline (its Either chain, Request and Response
+tuples and a bind of its own); a call that cannot run (no such method, params that do not
+bind) is answered by jsonrpcserver, whose stock error `_finish` makes precise.
 """
 
 from __future__ import annotations
