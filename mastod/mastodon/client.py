@@ -29,7 +29,7 @@ from mastod.mastodon.pagination import Links, Page, cursor_of, parse_links, same
 from mastod.mastodon.responses import decode
 from mastod.mastodon.sessions import SessionPool, normalize_base_url
 from mastod.mastodon.shaping import empty_to_none
-from mastod.mastodon.transport import SYSTEM_CLOCK, Clock, Outgoing, exchange, trace_config
+from mastod.mastodon.transport import SYSTEM_CLOCK, Clock, Outgoing, exchange
 from mastod.mastodon.uploads import UploadReader
 
 VERBS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -82,8 +82,6 @@ class MastodonClient:
             ),
             # Tokens share a session; cookies would tie one token's server session to another.
             cookie_jar=aiohttp.DummyCookieJar(),
-            # reuse is what the hooks detect; a fresh session's connections never are reused
-            trace_configs=None if fresh else [trace_config()],
         )
 
     async def start(self) -> None:
@@ -124,7 +122,7 @@ class MastodonClient:
             self.on_unauthorized(exc)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per call, as transport.Outgoing
 class Result:
     """A call's outcome: HTTP status (202/206 matter for media), shaped data, Link targets."""
 

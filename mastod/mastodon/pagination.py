@@ -44,8 +44,10 @@ def parse_links(header: str | None, request_url: str) -> Links:
     Tolerates the variations servers send: `rel=next` unquoted, several relations in one
     `rel="next last"`, extra parameters, and `previous` for `prev`.
     """
+    if not header:
+        return _NO_LINKS
     found: dict[str, str] = {}
-    for match in _LINK.finditer(header or ""):
+    for match in _LINK.finditer(header):
         target, params = match.group(1).strip(), match.group(2)
         rel = _REL.search(params)
         if rel is None:
@@ -54,6 +56,9 @@ def parse_links(header: str | None, request_url: str) -> Links:
             key = "prev" if name == "previous" else name
             found.setdefault(key, urljoin(request_url, target))
     return Links(next=found.get("next"), prev=found.get("prev"))
+
+
+_NO_LINKS = Links()
 
 
 def cursor_of(url: str | None) -> Cursor | None:

@@ -8,8 +8,7 @@ only once the requests still running on it have finished.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -32,6 +31,27 @@ class _Pooled:
     fresh: aiohttp.ClientSession  # a new connection per request, for non-idempotent ones
     in_flight: int = 0
     retired: bool = False
+
+
+class Lease:
+    """What `SessionPool.lease` returns: a class rather than an `asynccontextmanager`, whose
+    async generator per call the event loop registers and finalises."""
+
+    __slots__ = ("_base_url", "_entry", "_fresh", "_pool")
+
+    def __init__(self, pool: SessionPool, base_url: str, fresh: bool) -> None:
+        self._pool = pool
+        self._base_url = base_url
+        self._fresh = fresh
+        self._entry: _Pooled | None = None
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        entry = self._entry = await self._pool.hold(self._base_url)
+        return entry.fresh if self._fresh else entry.session
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._entry is not None:
+            await self._pool.release(self._entry)
 
 
 class SessionPool:
@@ -72,23 +92,29 @@ class SessionPool:
     def _new(self) -> _Pooled:
         return _Pooled(self._factory(False), self._factory(True))
 
-    @asynccontextmanager
-    async def lease(
-        self, base_url: str, *, fresh: bool = False
-    ) -> AsyncIterator[aiohttp.ClientSession]:
-        """The session for `base_url`; `fresh`: one that opens a new connection per request
-        (a pooled keep-alive connection may have been closed by the server, and a request
-        that may not be resent must not find that out by being lost)."""
+    def lease(self, base_url: str, *, fresh: bool = False) -> Lease:
+        """`async with pool.lease(base_url) as session`: the session for `base_url` while the
+        block runs; `fresh`: one that opens a new connection per request (a pooled keep-alive
+        connection may have been closed by the server, and a request that may not be resent
+        must not find that out by being lost)."""
+        return Lease(self, base_url, fresh)
+
+    async def hold(self, base_url: str) -> _Pooled:
+        """The entry for `base_url`, counted in flight until `release`."""
         entry, evicted = self._entry(base_url)
         entry.in_flight += 1
-        try:
-            if evicted is not None:
+        if evicted is not None:
+            try:
                 await self._retire(evicted)
-            yield entry.fresh if fresh else entry.session
-        finally:
-            entry.in_flight -= 1
-            if entry.retired and entry.in_flight == 0:
-                await self._retire(entry)
+            except BaseException:
+                await self.release(entry)
+                raise
+        return entry
+
+    async def release(self, entry: _Pooled) -> None:
+        entry.in_flight -= 1
+        if entry.retired and entry.in_flight == 0:
+            await self._retire(entry)
 
     def _entry(self, base_url: str) -> tuple[_Pooled, _Pooled | None]:
         """The entry for base_url, and the one it pushed out of the LRU (no await in here,

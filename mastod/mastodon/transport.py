@@ -7,8 +7,12 @@ Retry policy, in one place:
   carries an `Idempotency-Key` (publish_status), whose retries reuse the same key so the
   server creates one status. A plain POST/PATCH that may have reached the server is never
   repeated: the caller would get two statuses, two follows, two uploads.
-- A pooled keep-alive connection that the server had already closed is the exception, for any
-  verb, once: see `_stale`.
+- A pooled keep-alive connection that the server had already closed: aiohttp itself sends a
+  GET, PUT or DELETE again, once and at once, on a new connection (RFC 9112 §9.3.1); a keyed
+  POST closed or reset before any answer is sent again here the same way (once, at once, not
+  counted in `max_retries`), its key making that safe. A request that may not be repeated
+  never rides a pooled connection (`SessionPool.lease(fresh=True)`), so it never meets a
+  dead one.
 - 429 means the request was not processed: any verb waits for the reset and is retried when
   the wait is within `rate_limit_max_wait`; otherwise RateLimited is raised at once.
 """
@@ -21,7 +25,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -61,7 +64,7 @@ class Clock:
 SYSTEM_CLOCK = Clock()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built per call: frozen, each field would be set by object.__setattr__
 class Outgoing:
     """A request ready to send. `template` (the path before filling) is what gets logged."""
 
@@ -74,11 +77,12 @@ class Outgoing:
 
     @property
     def idempotent(self) -> bool:
-        keyed = any(name.lower() == "idempotency-key" for name in self.headers)
-        return self.verb in IDEMPOTENT_VERBS or keyed
+        return self.verb in IDEMPOTENT_VERBS or any(
+            name.lower() == "idempotency-key" for name in self.headers
+        )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per call, as Outgoing
 class Reply:
     status: int
     headers: CIMultiDictProxy[str]
@@ -90,38 +94,14 @@ class Reply:
         return self.headers.get("Content-Type", "").lower()
 
 
-class _ConnectionUse:
-    """Filled in by the trace hooks: did this attempt ride on a pooled connection?"""
-
-    reused = False
-
-
-async def _on_reuse(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
-    if isinstance(ctx.trace_request_ctx, _ConnectionUse):
-        ctx.trace_request_ctx.reused = True
-
-
-async def _on_create(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
-    if isinstance(ctx.trace_request_ctx, _ConnectionUse):
-        ctx.trace_request_ctx.reused = False
-
-
-def trace_config() -> aiohttp.TraceConfig:
-    """The hooks `exchange` needs on a keep-alive session (to tell a dead pooled connection
-    from a failed new one); sessions that close every connection do without them."""
-    config = aiohttp.TraceConfig()
-    config.on_connection_reuseconn.append(_on_reuse)
-    config.on_connection_create_end.append(_on_create)
-    return config
-
-
 class _Failed(Exception):
-    """An attempt got no HTTP answer. `stale`: the server provably never saw the request."""
+    """An attempt got no HTTP answer. `closed`: the connection was closed or reset under it
+    (what a dead pooled connection does), rather than never made or timed out."""
 
-    def __init__(self, error: MastodonError, *, stale: bool = False) -> None:
+    def __init__(self, error: MastodonError, *, closed: bool = False) -> None:
         super().__init__(error.error)
         self.error = error
-        self.stale = stale
+        self.closed = closed
 
 
 async def exchange(
@@ -132,16 +112,13 @@ async def exchange(
 ) -> Reply:
     """Send `out` until it succeeds or may not be tried again; return the 2xx reply."""
     retries = rate_waits = 0
-    stale_retried = False
+    resent = False
     while True:
         try:
             reply = await _attempt(session, out)
         except _Failed as failed:
-            # A dead pooled connection is resent at once, but only for idempotent requests: a
-            # server may close right after acting on a request without answering, and a POST
-            # without an Idempotency-Key must then not run twice.
-            if failed.stale and not stale_retried and out.idempotent:
-                stale_retried = True
+            if failed.closed and not resent and out.verb not in IDEMPOTENT_VERBS and out.idempotent:
+                resent = True  # a keyed write on a dead pooled connection: as aiohttp does a GET
                 continue
             if not out.idempotent or retries >= config.max_retries:
                 raise failed.error from None
@@ -181,7 +158,6 @@ def _backoff(retry: int) -> float:
 
 
 async def _attempt(session: aiohttp.ClientSession, out: Outgoing) -> Reply:
-    use = _ConnectionUse()
     started = time.monotonic()
     status: int | None = None
     failure: str | None = None
@@ -198,11 +174,10 @@ async def _attempt(session: aiohttp.ClientSession, out: Outgoing) -> Reply:
                 headers=out.headers,
                 data=data,
                 allow_redirects=False,  # a redirect could carry the token elsewhere
-                trace_request_ctx=use,
             )
         except Exception as exc:
             failure = type(exc).__name__
-            raise _no_answer(exc, out, use) from None
+            raise _no_answer(exc, out) from None
         async with response:
             status = response.status
             body = await _read(response, out)
@@ -226,7 +201,7 @@ async def _attempt(session: aiohttp.ClientSession, out: Outgoing) -> Reply:
                 log.info("mastodon.request", verb=out.verb, path=out.template, status=status, ms=ms)
 
 
-def _no_answer(exc: Exception, out: Outgoing, use: _ConnectionUse) -> Exception:
+def _no_answer(exc: Exception, out: Outgoing) -> Exception:
     """Map an exception raised before any response header arrived."""
     host = out.url.host or "the server"
     if isinstance(exc, TimeoutError):
@@ -238,21 +213,13 @@ def _no_answer(exc: Exception, out: Outgoing, use: _ConnectionUse) -> Exception:
     if isinstance(exc, aiohttp.ClientConnectorError):
         reason = os.strerror(exc.errno) if exc.errno else "refused"  # strerror repeats the address
         return _Failed(Unreachable(f"Cannot connect to {host}: {reason}"))
-    # Several servers (and proxies) close a keep-alive connection after an idle time or after
-    # every response. Sending on such a pooled connection fails at once: the write gets a
-    # reset (ClientOSError) or the read gets EOF with not one byte of a response
-    # (ServerDisconnectedError with no partial message). Then the server never saw the
-    # request, so one immediate retry on a fresh connection is safe even for POST. The same
-    # errors on a *fresh* connection, or after part of a response, prove nothing of the kind:
-    # the server may have acted on it, so only idempotent requests are retried (with backoff).
+    # A dead keep-alive connection, or a server that closed or reset this one: whether the
+    # server acted on the request is unknown, so only idempotent requests are tried again.
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        partial = not isinstance(exc.message, str)  # else a RawResponseMessage: bytes arrived
-        return _Failed(
-            Unreachable(f"{host} closed the connection"), stale=use.reused and not partial
-        )
+        return _Failed(Unreachable(f"{host} closed the connection"), closed=True)
     if isinstance(exc, aiohttp.ClientOSError | aiohttp.ClientConnectionResetError):
         reason = exc.strerror or "connection reset"
-        return _Failed(Unreachable(f"Connection to {host} failed: {reason}"), stale=use.reused)
+        return _Failed(Unreachable(f"Connection to {host} failed: {reason}"), closed=True)
     if isinstance(exc, aiohttp.ClientResponseError):
         return UnexpectedResponse(f"{host} sent an invalid HTTP response")
     if isinstance(exc, aiohttp.ClientError | OSError):
@@ -268,7 +235,7 @@ async def _read(response: aiohttp.ClientResponse, out: Outgoing) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in response.content.iter_chunked(64 * 1024):
+        while chunk := await response.content.read(64 * 1024):
             size += len(chunk)
             if size > MAX_BODY:
                 raise UnexpectedResponse(f"Response from {host} is larger than {MAX_BODY} bytes")

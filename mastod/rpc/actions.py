@@ -104,7 +104,10 @@ def _bind(fn: ActionFn, client: ApiProvider) -> ActionFn:
     async def call(
         *args: Any, base_url: str | None = None, access_token: str | None = None, **kwargs: Any
     ) -> Any:
+        api = client.api(base_url, access_token)
+        if access_token is None:
+            return await fn(api, *args, **kwargs)
         with secret_registered(access_token):  # masked in every log line while the call runs
-            return await fn(client.api(base_url, access_token), *args, **kwargs)
+            return await fn(api, *args, **kwargs)
 
     return call

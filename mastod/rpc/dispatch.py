@@ -1,10 +1,13 @@
 """One dispatch for every transport: a JSON-RPC frame in, a JSON-RPC frame (or nothing) out.
 
-jsonrpcserver binds params to each method's signature and builds the responses. Around it,
-this module parses frames itself (so a batch is answered element by element, as the spec
-says), validates values against the annotations, maps every exception through the one
-error table, makes sure no exception text reaches a client, and logs one line per call
-(with the upstream requests the call made).
+This module parses frames itself (so a batch is answered element by element, as the spec
+says), binds a call's params to its method's signature once (`Method.bind`), validates their
+values against the annotations, maps every exception through the one error table, makes sure
+no exception text reaches a client, and logs one line per call (with the upstream requests the
+call made). A call that binds is run here directly, without jsonrpcserver's per-call pipeline
+(its Either chain, Request and Response tuples and a bind of its own); a call that cannot run
+(no such method, params that do not bind) is answered by jsonrpcserver, whose stock error
+`_finish` makes precise.
 """
 
 from __future__ import annotations
@@ -12,13 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-from jsonrpcserver import JsonRpcError, Success, dispatch_to_serializable
-from jsonrpcserver.result import Result
-from jsonrpcserver.sentinels import NODATA
+from jsonrpcserver import dispatch_to_serializable
 
 from mastod.logs import gathering, get_logger
 from mastod.mastodon.uploads import FILE_PARAMS, inline_frame_bytes
@@ -54,13 +54,12 @@ class Dispatcher:
         # Set when the daemon stops: a call cancelled from then on is answered with an error
         # (rpc/errors.STOPPED_TEXT) instead of leaving its client with a closed connection.
         self.stopping = False
-        self._table: dict[str, Callable[..., Result]] = {}
-        self._started: list[Started] = []  # at most one: from the dispatch to the await
+        self._table: dict[str, Callable[..., Any]] = {}  # what jsonrpcserver binds against
         self._takes_files: set[str] = set()
         for name in registry.names():
             method = registry.get(name)
             assert method is not None
-            self._table[name] = _adapter(method, self._started)
+            self._table[name] = _signed(method)
             if any(param.name in FILE_PARAMS for param in method.params):
                 self._takes_files.add(name)
         extra = inline_frame_bytes(max_inline_bytes) if max_inline_bytes else 0
@@ -157,15 +156,7 @@ class Dispatcher:
         current_peer.set(peer)
         response: dict[str, Any] | None
         try:
-            served = dispatch_to_serializable(
-                request, self._table, deserializer=_same, validator=_same
-            )
-            # one request object in: one response object out, or None for a notification
-            response = served if isinstance(served, dict) else None
-            if self._started:  # the params were valid: run the method
-                response = await _run(self._started.pop(), response)
-            if response is not None:
-                response = _finish(response, self.registry, request)
+            response = await self._respond(request)
         except asyncio.CancelledError:
             self._unless_stopping()
             stopped = errors.from_exception(errors.DaemonStopped())
@@ -180,6 +171,32 @@ class Dispatcher:
             internal = errors.RpcError(errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT)
             response = error_frame(internal, response["id"])
             return encode(response), response
+
+    async def _respond(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """The response object to a valid request object; None for a notification."""
+        method = self.registry.get(request["method"])
+        params = request.get("params", [])
+        args, kwargs = (params, {}) if isinstance(params, list) else ([], params)
+        try:
+            if method is None:
+                raise LookupError(request["method"])
+            method.bind(args, kwargs)
+        except (LookupError, TypeError):
+            served = dispatch_to_serializable(
+                request, self._table, deserializer=_same, validator=_same
+            )
+            return _finish(served, self.registry, request) if isinstance(served, dict) else None
+        try:
+            checked, named = method.check_call(args, kwargs)
+            result = await method.fn(*checked, **named)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            error = _method_error(exc, method.name)
+            return error_frame(error, request["id"]) if "id" in request else None
+        if "id" not in request:
+            return None
+        return {"jsonrpc": "2.0", "result": result, "id": request["id"]}
 
     def _unless_stopping(self) -> None:
         """Re-raise the cancellation being handled, unless the daemon's shutdown sent it: then
@@ -245,49 +262,16 @@ def _finish(
     return error_frame(errors.RpcError(code, message, data), id_)
 
 
-def _adapter(method: Method, started: list[Started]) -> Callable[..., Result]:
-    """What jsonrpcserver calls once it has bound the params: validate their values (an
-    error is a JsonRpcError), then start nothing: the method's coroutine goes to `started`,
-    for `Dispatcher.call` to await. jsonrpcserver's dispatch stays synchronous, without the
-    Task and gather its async dispatcher adds to every call."""
+def _signed(method: Method) -> Callable[..., Any]:
+    """What jsonrpcserver binds a call that `Dispatcher._respond` could not run against:
+    the method's signature, never run (a call that binds is run by `_respond`)."""
 
-    def call(*args: Any, **kwargs: Any) -> Result:
-        try:
-            checked, named = method.check_call(args, kwargs)
-            body = method.fn(*checked, **named)  # a coroutine: nothing of the method runs yet
-        except Exception as exc:
-            error = _method_error(exc, method.name)
-            raise JsonRpcError(error.code, error.message, _nodata(error.data)) from None
-        started.append(Started(method.name, body))
-        return Success(None)  # the result is filled in by `_run`
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"{method.name}: bound by jsonrpcserver only, never run")
 
-    call.__signature__ = method.signature  # type: ignore[attr-defined]
-    call.__name__ = method.name
-    return call
-
-
-@dataclass(frozen=True, slots=True)
-class Started:
-    method: str
-    body: Awaitable[Any]
-
-
-async def _run(started: Started, served: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Await a method's coroutine; jsonrpcserver's response (None for a notification) with
-    its result, or with the error the exception maps to."""
-    try:
-        result = await started.body
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        if served is None:
-            _method_error(exc, started.method)  # logged when it is a bug
-            return None
-        error = _method_error(exc, started.method).as_dict()
-        return {"jsonrpc": "2.0", "error": error, "id": served["id"]}
-    if served is not None:
-        served["result"] = result
-    return served
+    unreachable.__signature__ = method.signature  # type: ignore[attr-defined]
+    unreachable.__name__ = method.name
+    return unreachable
 
 
 def _method_error(exc: Exception, method: str) -> errors.RpcError:
@@ -296,7 +280,3 @@ def _method_error(exc: Exception, method: str) -> errors.RpcError:
         log.exception("rpc.internal_error", method=method)
         error = errors.RpcError(errors.INTERNAL_ERROR, errors.INTERNAL_ERROR_TEXT)
     return error
-
-
-def _nodata(data: Any) -> Any:
-    return NODATA if data is None else data

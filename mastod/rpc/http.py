@@ -119,14 +119,13 @@ def create_rpc_app(
             return web.json_response(
                 {"error": "POST /rpc needs Content-Type: application/json"}, status=415
             )
-        too_large = FrameTooLarge(dispatcher.max_frame_bytes)
         if request.content_length is not None and request.content_length > limit:
-            return _too_large(too_large)
+            return _too_large(FrameTooLarge(dispatcher.max_frame_bytes))
         body = bytearray()
-        async for chunk in request.content.iter_any():  # a body may arrive in many pieces
+        while chunk := await request.content.readany():  # a body may arrive in many pieces
             body += chunk
             if len(body) > limit:
-                return _too_large(too_large)
+                return _too_large(FrameTooLarge(dispatcher.max_frame_bytes))
         request_read(request)
         try:
             frame = dispatcher.parse(bytes(body))

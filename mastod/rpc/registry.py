@@ -1,7 +1,7 @@
 """The method table: one explicit object that dispatch, `rpc.discover` and the CLI all read.
 
 A method is a plain `async def` with a typed signature and a docstring. The signature is the
-contract: jsonrpcserver binds incoming params against it (once: nothing binds them again),
+contract: the dispatcher binds incoming params against it (once: nothing binds them again),
 `params.check` validates the values against its annotations, and `openrpc` publishes it.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import typing
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,11 +42,21 @@ class Method:
     description: str
     scope: str | None = None  # the OAuth scope its Mastodon call needs (actions only)
     scope_optional: bool = False  # it also works without a token
+    keywords: frozenset[str] = frozenset()  # the parameters that may be given by name
+    required: frozenset[str] = frozenset()  # the parameters without a default
+
+    def bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+        """Raise TypeError, in Python's words naming the parameter, unless the call binds to
+        `signature`. Params by name that are all known and include every required one always
+        bind; `Signature.bind`, slower than all the rest of a call's checks, is left for the
+        others (and words the error)."""
+        if args or not (kwargs.keys() <= self.keywords and self.required <= kwargs.keys()):
+            self.signature.bind(*args, **kwargs)
 
     def check_call(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, args: Sequence[Any], kwargs: Mapping[str, Any]
     ) -> tuple[list[Any], dict[str, Any]]:
-        """Validate the values of a call that binds to `signature` (jsonrpcserver has bound
+        """Validate the values of a call that binds to `signature` (the dispatcher has bound
         it), in signature order; the checked values, as `params.check` returns them."""
         checked = [
             params.check(value, p.hint, p.name) for value, p in zip(args, self.params, strict=False)
@@ -144,6 +154,8 @@ def describe(
         fn=fn,
         signature=sig,
         params=tuple(plist),
+        keywords=frozenset(p.name for p in sig.parameters.values() if p.kind != p.POSITIONAL_ONLY),
+        required=frozenset(p.name for p in plist if p.required),
         result=resolved.get("return", Any),
         summary=summary.strip(),
         description=rest.strip(),

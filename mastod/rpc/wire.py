@@ -56,7 +56,7 @@ class FrameTooLarge(Exception):
         self.error = errors.RpcError(errors.INVALID_REQUEST, str(self))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per frame: frozen, each field would be set by object.__setattr__
 class Frame:
     """A parsed frame: the request or batch (`doc`), or the encoded error that answers it.
     `calls` is how many calls it runs, what the per-connection in-flight bound counts."""

@@ -1,5 +1,6 @@
-"""Retries: idempotent requests on 502/503/504 and dead connections; never a plain POST twice,
-except on a pooled connection the server had already closed; publish_status reuses its key."""
+"""Retries: idempotent requests on 502/503/504 and dead connections; never a plain POST twice
+(it takes a fresh connection); publish_status reuses its key, and is resent at once from a
+dead pooled connection."""
 
 from __future__ import annotations
 
@@ -141,6 +142,32 @@ async def test_dead_keep_alive_connection_is_resent_once_for_a_read(
     first, dropped, retried = upstream.seen
     assert first.peer == dropped.peer != retried.peer
     assert [seen.method for seen in upstream.seen] == ["GET"] * 3
+
+
+async def test_a_keyed_write_on_a_dead_pooled_connection_is_resent_at_once(
+    upstream: FakeUpstream,
+) -> None:
+    """publish_status rides the pooled connection (its key makes a second send safe); when the
+    server had closed it, the status is sent again at once, even with `max_retries: 0`."""
+    peers: set[object] = set()
+
+    def drop_on_reused_connection(seen: Seen) -> Reply:
+        reused = seen.peer in peers
+        peers.add(seen.peer)
+        return Reply(drop=True) if reused else Reply(body=STATUS_BODY)
+
+    upstream.default = drop_on_reused_connection
+    client = MastodonClient(make_config(upstream.url, max_retries=0))
+    await client.start()
+    try:
+        await get_status(client.api(), "109")
+        await publish_status(client.api(), "hello")  # rides the connection the server drops
+    finally:
+        await client.close()
+
+    first, dropped, resent = upstream.seen
+    assert first.peer == dropped.peer != resent.peer
+    assert dropped.headers["Idempotency-Key"] == resent.headers["Idempotency-Key"]
 
 
 async def test_writes_take_a_fresh_connection_and_are_never_resent(
