@@ -109,6 +109,8 @@ def _redact_value(value: object) -> object:
         return redact_text(value)  # type: ignore[arg-type]
     if kind in _PLAIN:
         return value
+    if kind is list:  # before the Mapping check, an ABC's (slow) instance check
+        return [_redact_value(item) for item in value]  # type: ignore[attr-defined]
     if isinstance(value, str):
         return redact_text(value)
     if value is None or isinstance(value, bool | int | float):
