@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.daemon import Daemon, clean_env, free_port
+from bench.daemon import Daemon, clean_env, free_port, start_daemon
 from bench.procs import Processes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +84,21 @@ class Context:
     daemons: dict[str, Daemon] = field(default_factory=dict)
     worker: Worker | None = None
     profile: bool = True  # py-spy where a suite profiles (off with --no-profile)
+
+    def serve_daemon(self, name: str, level: str, env: dict[str, str] | None = None) -> Daemon:
+        """Start a daemon on the upstream at `level` (in `env`, default the run's) and add it
+        to the servers the load clients can call."""
+        daemon = start_daemon(
+            self.procs,
+            self.workdir / name,
+            self.upstream_url,
+            level=level,
+            name=name,
+            env=self.env if env is None else env,
+        )
+        self.daemons[name] = daemon
+        self.servers[name] = Server(name, daemon.pid, daemon.endpoints())
+        return daemon
 
     def our_pids(self) -> list[int]:
         pids = [os.getpid(), self.upstream_pid, *(s.pid for s in self.servers.values())]
@@ -166,6 +183,21 @@ def start_upstream(ctx: Context) -> None:
         raise RuntimeError(f"the upstream did not start: {line!r}")
     ctx.upstream_url = f"http://127.0.0.1:{int(line.split()[1])}"
     ctx.upstream_pid = proc.pid
+
+
+@contextlib.contextmanager
+def running(mode: Mode, *, profile: bool = True) -> Iterator[Context]:
+    """A run's context: a temporary directory, the upstream started, bytecode primed; every
+    process started in it is stopped when the block ends."""
+    env = python_env()
+    with (
+        tempfile.TemporaryDirectory(prefix="mastod-bench-") as tmp,
+        Processes().scope() as procs,
+    ):
+        ctx = Context(mode=mode, procs=procs, workdir=Path(tmp), env=env, profile=profile)
+        prime_bytecode(env)
+        start_upstream(ctx)
+        yield ctx
 
 
 def start_proxy(ctx: Context) -> Server:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,17 +27,11 @@ from typing import Any
 
 from bench.context import (
     QUICK,
-    Context,
-    Server,
     Worker,
-    prime_bytecode,
-    python_env,
+    running,
     start_proxy,
-    start_upstream,
 )
-from bench.daemon import start_daemon
 from bench.matrix import Cell, run_cell
-from bench.procs import Processes
 from bench.stats import median
 
 
@@ -68,23 +61,12 @@ RATIOS = (
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    env = python_env()
-    with (
-        tempfile.TemporaryDirectory(prefix="mastod-pair-") as tmp,
-        Processes().scope() as procs,
-    ):
-        ctx = Context(mode=QUICK, procs=procs, workdir=Path(tmp), env=env, profile=False)
-        prime_bytecode(env)
-        start_upstream(ctx)
-        daemons = [("mastod", "warning", env), ("mastod-info", "info", env)]
+    with running(QUICK, profile=False) as ctx:
+        ctx.serve_daemon("mastod", "warning")
+        ctx.serve_daemon("mastod-info", "info")
         if args.against:
-            other = dict(env, PYTHONPATH=str(args.against.resolve()))
-            daemons.append(("against", "warning", other))
-        for name, level, daemon_env in daemons:
-            daemon = start_daemon(
-                procs, ctx.workdir / name, ctx.upstream_url, level=level, name=name, env=daemon_env
-            )
-            ctx.servers[name] = Server(name, daemon.pid, daemon.endpoints())
+            other = dict(ctx.env, PYTHONPATH=str(args.against.resolve()))
+            ctx.serve_daemon("against", "warning", other)
         ctx.servers["proxy"] = start_proxy(ctx)
         ctx.worker = Worker(ctx)
         time.sleep(0.5)

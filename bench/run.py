@@ -15,7 +15,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from importlib import metadata
@@ -31,19 +30,15 @@ from bench.context import (
     ROOT,
     Context,
     Mode,
-    Server,
     Worker,
     as_is_env,
-    prime_bytecode,
-    python_env,
+    running,
     start_proxy,
-    start_upstream,
 )
-from bench.daemon import start_daemon
 from bench.footprint import import_footprint, import_profile, measure_starts
 from bench.matrix import run_matrix
 from bench.mqtt import MqttSuite
-from bench.procs import Processes, cpu_seconds, peak_rss_mib, rss_mib
+from bench.procs import cpu_seconds, peak_rss_mib, rss_mib
 from bench.push import PushSuite
 
 
@@ -153,14 +148,7 @@ def meta(mode: Mode) -> dict[str, Any]:
 def run_one_suite(name: str, mode: Mode, output: Path, *, profile: bool) -> int:
     """`--suite NAME`: that suite alone, against an upstream of its own."""
     suite = next(s for s in EXTRA_SUITES if s.name == name)
-    env = python_env()
-    with (
-        tempfile.TemporaryDirectory(prefix="mastod-bench-") as tmp,
-        Processes().scope() as procs,
-    ):
-        ctx = Context(mode=mode, procs=procs, workdir=Path(tmp), env=env, profile=profile)
-        prime_bytecode(env)
-        start_upstream(ctx)
+    with running(mode, profile=profile) as ctx:
         results = {"meta": meta(mode), name: suite.run(ctx)}
     output.mkdir(parents=True, exist_ok=True)
     (output / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
@@ -196,25 +184,13 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, Any] = {"meta": meta(mode)}
     results["meta"]["rounds"] = mode.rounds
-    env = python_env()
-    with (
-        tempfile.TemporaryDirectory(prefix="mastod-bench-") as tmp,
-        Processes().scope() as procs,
-    ):
-        ctx = Context(
-            mode=mode, procs=procs, workdir=Path(tmp), env=env, profile=not args.no_profile
-        )
-        prime_bytecode(env)
-        start_upstream(ctx)
+    with running(mode, profile=not args.no_profile) as ctx:
+        env = ctx.env
         log(f"upstream on {ctx.upstream_url}")
         results["start"] = measure_starts(ctx)
         log("cold starts measured")
-        for name, level in (("mastod", "warning"), ("mastod-info", "info")):
-            daemon = start_daemon(
-                procs, ctx.workdir / name, ctx.upstream_url, level=level, name=name, env=env
-            )
-            ctx.daemons[name] = daemon
-            ctx.servers[name] = Server(name, daemon.pid, daemon.endpoints())
+        ctx.serve_daemon("mastod", "warning")
+        ctx.serve_daemon("mastod-info", "info")
         ctx.servers["proxy"] = start_proxy(ctx)
         ctx.worker = Worker(ctx)
         time.sleep(0.5)
