@@ -1,5 +1,5 @@
 """One Mastodon call on the wire: attempts, retries, rate-limit waits, one log line per attempt
-(an answered attempt made for an RPC call is a part of that call's line: `logs.gather`).
+(an answered attempt made for an RPC call is a part of that call's line: `logs.Gathering`).
 
 Retry policy, in one place:
 - 502/503/504, connection errors and timeouts are retried (exponential backoff with jitter,
@@ -77,9 +77,12 @@ class Outgoing:
 
     @property
     def idempotent(self) -> bool:
-        return self.verb in IDEMPOTENT_VERBS or any(
-            name.lower() == "idempotency-key" for name in self.headers
-        )
+        return self.verb in IDEMPOTENT_VERBS or self.keyed
+
+    @property
+    def keyed(self) -> bool:
+        """A write that carries an `Idempotency-Key`: the server acts on it once."""
+        return any(name.lower() == "idempotency-key" for name in self.headers)
 
 
 @dataclass(slots=True)  # per call, as Outgoing
@@ -117,7 +120,7 @@ async def exchange(
         try:
             reply = await _attempt(session, out)
         except _Failed as failed:
-            if failed.closed and not resent and out.verb not in IDEMPOTENT_VERBS and out.idempotent:
+            if failed.closed and not resent and out.verb not in IDEMPOTENT_VERBS and out.keyed:
                 resent = True  # a keyed write on a dead pooled connection: as aiohttp does a GET
                 continue
             if not out.idempotent or retries >= config.max_retries:
