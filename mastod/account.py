@@ -17,10 +17,11 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from mastod.logs import get_logger, redact_text
+from mastod.logs import get_logger
 from mastod.mastodon.client import MastodonClient
 from mastod.mastodon.errors import MastodonError, Unauthorized
 from mastod.net import backoff_delay
+from mastod.redaction import redact_text
 from mastod.tasks import TaskSet, stop_task
 
 log = get_logger(__name__)

@@ -22,8 +22,9 @@ from mastod.config import (
     load_config,
     load_or_create_rpc_token,
 )
-from mastod.logs import configure_logging, get_logger, register_secret
+from mastod.logs import configure_logging, get_logger
 from mastod.push.errors import PushSetupError
+from mastod.redaction import register_secret
 
 log = get_logger(__name__)
 

@@ -3,145 +3,27 @@
 Both kinds of line end on one stream (stderr), rendered alike: console on a terminal, one JSON
 object per line otherwise (journald). Our events are rendered by structlog's chain and written
 by `_Lines` under the lock of the stdlib handler, which renders the records of other libraries
-through a `ProcessorFormatter`. Just before rendering, a redaction processor replaces every
-registered secret (`register_secret`), the values of secret-looking keys and `access_token=`
-in URLs with `[REDACTED]` — in the event text, nested values and formatted tracebacks alike.
+through a `ProcessorFormatter`. Just before rendering, both pass `mastod.redaction.redact`,
+which masks every secret.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import contextvars
-import functools
 import json
 import logging
-import re
 import sys
-import threading
 import time
-from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
 import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from structlog.typing import EventDict, Processor
 
 from mastod.jsontext import fast_dumps
+from mastod.redaction import redact
 
-REDACTED = "[REDACTED]"
-
-# Values of keys named like these are never logged (`token_file`, `token_count` are fine).
-_SECRET_KEY = re.compile(
-    r"(?:^|[_-])(?:token|secret|password|passwd|authorization|cookie|api[_-]?key)$", re.IGNORECASE
-)
-# Credentials that travel inside strings: URL query parameters and Authorization headers.
-_SECRET_IN_TEXT = re.compile(
-    r"(?P<lead>[?&;](?:access_token|auth_token|token|password|secret)=)[^&#\s\"'<>]+"
-    r"|(?P<scheme>\bBearer\s+)[A-Za-z0-9._~+/=-]{8,}",
-    re.IGNORECASE,
-)
-
-_secrets: set[str] = set()
-_scoped: collections.Counter[str] = collections.Counter()
-# A caller's "token" shorter than this is no credential, and masking it (a letter, say)
-# would blank every log line while its call runs.
-_MIN_SCOPED = 8
-_secrets_pattern: re.Pattern[str] | None = None
-_secrets_lock = threading.Lock()
 _handler: logging.Handler | None = None
-
-
-def register_secret(value: str | None) -> None:
-    """Never log `value`: it is replaced by `[REDACTED]` wherever it appears from now on."""
-    if not value or value in _secrets:
-        return
-    with _secrets_lock:
-        _secrets.add(value)
-        _recompile()
-
-
-@contextlib.contextmanager
-def secret_registered(value: str | None) -> Iterator[None]:
-    """Never log `value` while the block runs (a per-call token: masked for the call's
-    lifetime, then forgotten, so the set of secrets does not grow with every caller)."""
-    if not value or len(value) < _MIN_SCOPED:
-        yield
-        return
-    with _secrets_lock:
-        _scoped[value] += 1
-        _recompile()
-    try:
-        yield
-    finally:
-        with _secrets_lock:
-            _scoped[value] -= 1
-            if not _scoped[value]:
-                del _scoped[value]
-            _recompile()
-
-
-def _recompile() -> None:
-    """(lock held) One pattern of every secret, longest first, so a secret that contains
-    another one is masked whole."""
-    global _secrets_pattern
-    ordered = sorted(_secrets | _scoped.keys(), key=len, reverse=True)
-    _secrets_pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-
-
-def redact_text(text: str) -> str:
-    """`text` with registered secrets and URL/header credentials masked."""
-    pattern = _secrets_pattern
-    if pattern is not None:
-        text = pattern.sub(REDACTED, text)
-    return _SECRET_IN_TEXT.sub(_mask_credential, text)
-
-
-def _mask_credential(match: re.Match[str]) -> str:
-    return (match["lead"] or match["scheme"]) + REDACTED
-
-
-_PLAIN = frozenset((int, float, bool, type(None)))
-
-
-def _redact_value(value: object) -> object:
-    kind = type(value)
-    if kind is str:
-        return redact_text(value)  # type: ignore[arg-type]
-    if kind in _PLAIN:
-        return value
-    if kind is list:  # before the Mapping check, an ABC's (slow) instance check
-        return [_redact_value(item) for item in value]  # type: ignore[attr-defined]
-    if isinstance(value, str):
-        return redact_text(value)
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, Mapping):
-        return {
-            key: REDACTED if _is_secret_key(key, item) else _redact_value(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_redact_value(item) for item in value]
-    # anything else (URLs, exceptions, objects) would be rendered by repr() after us
-    return redact_text(repr(value))
-
-
-def _is_secret_key(key: object, value: object) -> bool:
-    return isinstance(key, str) and value is not None and _secret_name(key)
-
-
-@functools.lru_cache(maxsize=1024)
-def _secret_name(key: str) -> bool:
-    """Whether a key names a secret; the same few keys come with every line."""
-    return _SECRET_KEY.search(key) is not None
-
-
-def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-    """structlog processor: mask secrets everywhere in the event (run it right before rendering)."""
-    return {
-        key: REDACTED if _is_secret_key(key, value) else _redact_value(value)
-        for key, value in event_dict.items()
-    }
 
 
 def _annotate() -> list[Processor]:
@@ -305,35 +187,35 @@ class RepeatFilter(logging.Filter):
 _ACCEPT_ERRORS = RepeatFilter("socket.accept() out of system resource", 60.0)
 
 
-class _Gathered:
-    __slots__ = ("items", "open")
+class Gathering:
+    """`with Gathering() as items`: within the block, `gather` collects short lines for the
+    block's own log line (an RPC call's line lists the upstream requests it made): one line
+    per call, not one per request as well. Tasks started in the block and still running after
+    it log their own. A class, not a generator-based context manager: it runs around every
+    call at `info`."""
+
+    __slots__ = ("_token", "items", "open")
 
     def __init__(self) -> None:
         self.items: list[str] = []
         self.open = True
 
+    def __enter__(self) -> list[str]:
+        self._token = _gathering.set(self)
+        return self.items
 
-_gathering: contextvars.ContextVar[_Gathered | None] = contextvars.ContextVar(
+    def __exit__(self, *exc_info: object) -> None:
+        self.open = False
+        _gathering.reset(self._token)
+
+
+_gathering: contextvars.ContextVar[Gathering | None] = contextvars.ContextVar(
     "mastod_log_gathering", default=None
 )
 
 
-@contextlib.contextmanager
-def gathering() -> Iterator[list[str]]:
-    """Within the block, `gather` collects short lines for the block's own log line (an RPC
-    call's line lists the upstream requests it made): one line per call, not one per
-    request as well. Tasks started in the block and still running after it log their own."""
-    gathered = _Gathered()
-    token = _gathering.set(gathered)
-    try:
-        yield gathered.items
-    finally:
-        gathered.open = False
-        _gathering.reset(token)
-
-
 def gather(text: str) -> bool:
-    """Put `text` into the line of the `gathering` block being run; False when there is
+    """Put `text` into the line of the `Gathering` block being run; False when there is
     none (the caller then logs a line of its own)."""
     gathered = _gathering.get()
     if gathered is None or not gathered.open:

@@ -14,8 +14,9 @@ from collections.abc import Callable
 
 from mastod.account import Account
 from mastod.config import Config, ConfigError, load_or_create_rpc_token
-from mastod.logs import get_logger, register_secret, set_level
+from mastod.logs import get_logger, set_level
 from mastod.mastodon.client import MastodonClient
+from mastod.redaction import register_secret
 from mastod.rpc.http import Bearer
 from mastod.systemd import Notifier
 

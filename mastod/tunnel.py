@@ -22,8 +22,9 @@ from typing import Any
 from pyngrok import conf, installer, ngrok
 
 from mastod.config import NgrokConfig, WebhookConfig
-from mastod.logs import get_logger, redact_text, register_secret
+from mastod.logs import get_logger
 from mastod.net import backoff_delay
+from mastod.redaction import redact_text, register_secret
 from mastod.tasks import TaskSet, stop_task
 
 log = get_logger(__name__)

@@ -15,15 +15,8 @@ import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from mastod.logs import (
-    REDACTED,
-    configure_logging,
-    gather,
-    gathering,
-    get_logger,
-    redact,
-    register_secret,
-)
+from mastod.logs import Gathering, configure_logging, gather, get_logger
+from mastod.redaction import REDACTED, redact, register_secret
 from mastod.rpc.actions import register_actions
 from mastod.rpc.dispatch import Dispatcher
 from mastod.rpc.registry import Registry
@@ -330,10 +323,10 @@ async def test_gathering_collects_only_while_its_block_runs() -> None:
         return gather("GET /late 200 1ms")
 
     assert not gather("GET /outside 200 1ms")
-    with gathering() as items:
+    with Gathering() as items:
         assert gather("GET /x 200 1ms")
         task = asyncio.create_task(background())
-        with gathering() as inner:  # a nested block collects for itself
+        with Gathering() as inner:  # a nested block collects for itself
             assert gather("GET /y 200 1ms")
     later.set()
     assert await task is False

@@ -22,9 +22,10 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mastod.logs import get_logger, register_secret
+from mastod.logs import get_logger
 from mastod.push import b64
 from mastod.push.errors import PushSetupError
+from mastod.redaction import register_secret
 
 log = get_logger(__name__)
 
@@ -76,7 +77,7 @@ class PushSecrets:
 def load_or_create(state_dir: Path) -> PushSecrets:
     """Read the push secrets from `state_dir`, or make and store them there the first time.
 
-    Every secret is registered with `mastod.logs.register_secret` before this returns.
+    Every secret is registered with `mastod.redaction.register_secret` before this returns.
     Raises PushSetupError, with the path and the fix, when the file or directory is unsafe
     or unreadable.
     """

@@ -21,12 +21,13 @@ import contextlib
 from typing import Any
 
 from mastod.config import NOTIFICATION_TYPES, NotificationsConfig
-from mastod.logs import get_logger, redact_text
+from mastod.logs import get_logger
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import MastodonError, NotFound, Unauthorized, UnexpectedResponse
 from mastod.net import backoff_delay, origin
 from mastod.push import b64
 from mastod.push.keys import PushKeys
+from mastod.redaction import redact_text
 from mastod.tasks import TaskSet, stop_task
 
 log = get_logger(__name__)

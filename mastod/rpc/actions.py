@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 from mastod.actions._docs import SCOPES, param_docs
 from mastod.actions._registry import ActionFn
 from mastod.actions.pagination import MAX_PAGES, PAGINATED
-from mastod.logs import secret_registered
+from mastod.redaction import secret_registered
 from mastod.rpc.params import InvalidParams, check
 from mastod.rpc.registry import Registry
 

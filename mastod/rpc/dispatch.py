@@ -20,7 +20,7 @@ from typing import Any
 
 from jsonrpcserver import dispatch_to_serializable
 
-from mastod.logs import gathering, get_logger
+from mastod.logs import Gathering, get_logger
 from mastod.mastodon.uploads import FILE_PARAMS, inline_frame_bytes
 from mastod.rpc import errors
 from mastod.rpc.peers import Peer, PushPeer, current_peer, replying
@@ -135,7 +135,7 @@ class Dispatcher:
         if not _logging_calls():
             return (await self._serve(request, peer))[0]
         started = time.perf_counter()
-        with gathering() as upstream:
+        with Gathering() as upstream:
             text, response = await self._serve(request, peer)
         outcome = "ok" if response is None or "result" in response else response["error"]["code"]
         log.info(

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mastod.logs import REDACTED, redact_text
 from mastod.push import keys as keys_module
 from mastod.push.errors import PushSetupError
 from mastod.push.keys import FILE_NAME, PushKeys, load_or_create
+from mastod.redaction import REDACTED, redact_text
 
 
 def mode(path: Path) -> int:

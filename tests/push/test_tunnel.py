@@ -16,7 +16,7 @@ from pyngrok import conf
 from pyngrok.exception import PyngrokNgrokError
 
 from mastod.config import NgrokConfig, WebhookConfig
-from mastod.logs import REDACTED, redact_text
+from mastod.redaction import REDACTED, redact_text
 from mastod.tasks import TaskSet
 from mastod.tunnel import TUNNEL_NAME, Tunnel, local_address
 from tests.push.fakes import FakeNgrok, FakeTunnel

@@ -27,9 +27,9 @@ import aiohttp
 import pytest
 import structlog
 
-import mastod.logs as logs
 import mastod.mastodon.client as client
 import mastod.mastodon.encoding
+import mastod.redaction as redaction
 from mastod.sandbox import OWNER_TOKEN
 from tests.fuzz.clients import LineClient, RawHttp, bounded
 from tests.fuzz.rig import RPC_TOKEN, running_daemon
@@ -171,10 +171,10 @@ async def test_in_process_events_hold_no_secret(
     """The events as the daemon's log pipeline would render them (tracebacks formatted, then
     the redaction step, with the tokens registered as `mastod serve` registers them), for
     every call above and for an injected bug whose exception text names tokens."""
-    monkeypatch.setattr(logs, "_secrets", set(logs._secrets))  # restored afterwards
-    monkeypatch.setattr(logs, "_secrets_pattern", logs._secrets_pattern)
+    monkeypatch.setattr(redaction, "_secrets", set(redaction._secrets))  # restored afterwards
+    monkeypatch.setattr(redaction, "_secrets_pattern", redaction._secrets_pattern)
     for secret in (OWNER_TOKEN, RPC_TOKEN):
-        logs.register_secret(secret)
+        redaction.register_secret(secret)
     fill_path = mastod.mastodon.encoding.fill_path  # what mastod.mastodon.client calls
 
     def buggy_fill_path(template: str, params: Any) -> Any:
@@ -188,7 +188,7 @@ async def test_in_process_events_hold_no_secret(
     monkeypatch.setattr(client, "fill_path", buggy_fill_path)
     seen = Seen()
     with structlog.testing.capture_logs(
-        processors=[structlog.processors.format_exc_info, logs.redact]
+        processors=[structlog.processors.format_exc_info, redaction.redact]
     ) as events:
         async with running_daemon(tmp_path) as rig:
             calls = [*CALLS_CARRYING_TOKENS, ("get_status", {"status_id": "boom"})]
