@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -124,17 +124,23 @@ async def test_connection_close_after_every_response(api: Api, upstream: FakeUps
     assert len({seen.peer for seen in upstream.seen}) == 4
 
 
-async def test_dead_keep_alive_connection_is_resent_once_for_a_read(
-    api: Api, upstream: FakeUpstream
-) -> None:
+def drops_reused_connections() -> Callable[[Seen], Reply]:
+    """An upstream that answers a request on a new connection and drops one on a connection
+    it has answered before: a keep-alive connection the server has closed."""
     peers: set[object] = set()
 
-    def drop_on_reused_connection(seen: Seen) -> Reply:
+    def reply(seen: Seen) -> Reply:
         reused = seen.peer in peers
         peers.add(seen.peer)
         return Reply(drop=True) if reused else Reply(body=STATUS_BODY)
 
-    upstream.default = drop_on_reused_connection
+    return reply
+
+
+async def test_dead_keep_alive_connection_is_resent_once_for_a_read(
+    api: Api, upstream: FakeUpstream
+) -> None:
+    upstream.default = drops_reused_connections()
 
     await get_status(api, "109")
     await get_status(api, "109")  # rides the pooled connection the server drops
@@ -149,14 +155,7 @@ async def test_a_keyed_write_on_a_dead_pooled_connection_is_resent_at_once(
 ) -> None:
     """publish_status rides the pooled connection (its key makes a second send safe); when the
     server had closed it, the status is sent again at once, even with `max_retries: 0`."""
-    peers: set[object] = set()
-
-    def drop_on_reused_connection(seen: Seen) -> Reply:
-        reused = seen.peer in peers
-        peers.add(seen.peer)
-        return Reply(drop=True) if reused else Reply(body=STATUS_BODY)
-
-    upstream.default = drop_on_reused_connection
+    upstream.default = drops_reused_connections()
     client = MastodonClient(make_config(upstream.url, max_retries=0))
     await client.start()
     try:

@@ -228,23 +228,36 @@ async def send_all(strict: Hooked, burst: list[Any]) -> None:
     http.close()
 
 
-async def test_pushes_about_a_stored_notification_cost_no_request(strict: Hooked) -> None:
+async def mentioned(strict: Hooked) -> tuple[LineClient, Any, Any]:
+    """A subscriber that got one mention by push; the push subscription and that
+    notification, as the sandbox holds them."""
     sandbox = strict.rig.sandbox
     listener = await subscribed(strict)
     await strict.act("mention")
     await next_notification(listener)
     [subscription] = sandbox.push_subscriptions.values()
-    notification = sandbox.notifications[strict.delivered()[0].notification_id]
+    return listener, subscription, sandbox.notifications[strict.delivered()[0].notification_id]
+
+
+async def burst_then_mention(strict: Hooked, listener: LineClient, burst: list[Any]) -> None:
+    """Send `burst`, wait until every push of it is accepted, then a mention: its catch-up
+    runs after the burst's, so the burst's are done once it is delivered."""
+    await send_all(strict, burst)
+    while (await pushes(strict))["accepted"] < 1 + len(burst):
+        await asyncio.sleep(0.02)
+    await strict.act("mention")
+    await next_notification(listener)
+
+
+async def test_pushes_about_a_stored_notification_cost_no_request(strict: Hooked) -> None:
+    sandbox = strict.rig.sandbox
+    listener, subscription, notification = await mentioned(strict)
     burst = [  # distinct genuine pushes (fresh encryption and signature each): retries
         build_push(sandbox, subscription, push_payload(sandbox, subscription, notification))
         for _ in range(30)
     ]
     before = strict.lists()
-    await send_all(strict, burst)
-    while (await pushes(strict))["accepted"] < 1 + len(burst):
-        await asyncio.sleep(0.02)
-    await strict.act("mention")  # its catch-up runs after the burst's: done once it is here
-    await next_notification(listener)
+    await burst_then_mention(strict, listener, burst)
     listener.close()
     assert strict.lists() == before + 1  # the closing mention's catch-up, nothing for the 30
 
@@ -253,11 +266,7 @@ async def test_a_burst_of_pushes_of_what_is_not_there_costs_a_handful_of_request
     strict: Hooked,
 ) -> None:
     sandbox = strict.rig.sandbox
-    listener = await subscribed(strict)
-    await strict.act("mention")
-    await next_notification(listener)
-    [subscription] = sandbox.push_subscriptions.values()
-    shown = sandbox.notifications[strict.delivered()[0].notification_id]
+    listener, subscription, shown = await mentioned(strict)
     # pushes of notifications the instance does not list (deleted since): each catch-up run
     # finds nothing new
     burst = [
@@ -271,11 +280,7 @@ async def test_a_burst_of_pushes_of_what_is_not_there_costs_a_handful_of_request
     before = strict.catch_ups()
     loop = asyncio.get_running_loop()
     started = loop.time()
-    await send_all(strict, burst)
-    while (await pushes(strict))["accepted"] < 1 + len(burst):
-        await asyncio.sleep(0.02)
-    await strict.act("mention")  # its catch-up runs after the burst's: done once it is here
-    await next_notification(listener)
+    await burst_then_mention(strict, listener, burst)
     elapsed = loop.time() - started
     listener.close()
     assert (await pushes(strict))["accepted"] == 1 + len(burst) + 1
