@@ -18,7 +18,7 @@ import time
 from typing import Any, TextIO
 
 import structlog
-from structlog.typing import EventDict, Processor
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 from mastod.jsontext import fast_dumps
 from mastod.redaction import redact
@@ -33,11 +33,25 @@ def _annotate() -> list[Processor]:
 
 def _stamp() -> list[Processor]:
     """Level, logger name and time: our own text, with nothing to redact."""
-    return [
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
+    return [structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name, _timestamp]
+
+
+_second: tuple[int, str] = (0, "")
+
+
+def _timestamp(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    """`timestamp`: UTC, ISO 8601 with microseconds and `Z`, as structlog's
+    `TimeStamper(fmt="iso", utc=True)` writes it but with the microseconds always there. The
+    date and time of day are formatted once per second: TimeStamper builds and formats a
+    `datetime` per line, a fifth of a line's cost (4 of 14 µs in process, 9 of 45 in the
+    daemon under py-spy)."""
+    global _second
+    now = time.time()
+    second = int(now)
+    if _second[0] != second:
+        _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    event["timestamp"] = f"{_second[1]}.{int((now - second) * 1_000_000):06d}Z"
+    return event
 
 
 def _renderer(fmt: str, stream: TextIO) -> Processor:
@@ -229,15 +243,26 @@ class Logger:
 
     A call at a level that is off costs only the stdlib logger's cached `isEnabledFor`,
     where structlog alone would bind a logger and start the processor chain before
-    `filter_by_level` drops the event, so hot paths need no guards of their own. Not cached
-    otherwise: a reconfiguration (or `capture_logs()`) applies to loggers made before it.
+    `filter_by_level` drops the event, so hot paths need no guards of their own. The
+    structlog logger is kept while structlog's configuration stays as it was, and made again
+    when it changes: a reconfiguration (or `capture_logs()`) applies to loggers made before
+    it. (structlog's own lazy proxy, uncached, assembles a logger for every line.)
     """
 
-    __slots__ = ("_log", "_std")
+    __slots__ = ("_made", "_name", "_std")
 
     def __init__(self, name: str) -> None:
+        self._name = name
         self._std = logging.getLogger(name)
-        self._log: Any = structlog.get_logger(name)
+        self._made: tuple[dict[str, Any], Any] | None = None
+
+    @property
+    def _log(self) -> Any:
+        config = structlog.get_config()
+        made = self._made
+        if made is None or made[0] != config:
+            made = self._made = (config, structlog.get_logger(self._name).bind())
+        return made[1]
 
     def enabled(self, level: int) -> bool:
         return self._std.isEnabledFor(level)

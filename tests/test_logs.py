@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from mastod.logs import Gathering, configure_logging, gather, get_logger
-from mastod.redaction import REDACTED, redact, register_secret
+from mastod.redaction import REDACTED, redact, register_secret, secret_registered
 from mastod.rpc.actions import register_actions
 from mastod.rpc.dispatch import Dispatcher
 from mastod.rpc.registry import Registry
@@ -116,6 +116,24 @@ def test_longer_secret_containing_a_shorter_one_is_masked_whole() -> None:
     register_secret(short + "-and-more")
     event = redact(None, "info", {"event": f"<{short}-and-more>"})
     assert event["event"] == f"<{REDACTED}>"
+
+
+def test_a_text_masked_before_a_secret_was_known_is_masked_after() -> None:
+    """Short texts are remembered once masked; a secret registered later still reaches them,
+    including through a per-call scope."""
+    value = "late-" + secrets.token_hex(8)
+    text = f"GET /api/v1/statuses/{value} 200 1ms"
+    assert redact(None, "info", {"event": text})["event"] == text  # remembered as it is
+    with secret_registered(value):
+        assert (
+            redact(None, "info", {"event": text})["event"]
+            == f"GET /api/v1/statuses/{REDACTED} 200 1ms"
+        )
+    assert redact(None, "info", {"event": text})["event"] == text  # the call is over
+    register_secret(value)
+    assert (
+        redact(None, "info", {"event": text})["event"] == f"GET /api/v1/statuses/{REDACTED} 200 1ms"
+    )
 
 
 def test_empty_secret_is_ignored() -> None:
@@ -345,3 +363,4 @@ def test_lines_are_compact_json_with_our_fields_last(output: io.StringIO) -> Non
     line = output.getvalue().splitlines()[-1]
     assert line.startswith('{"count":2,"ratio":0.5,"none":null,"event":"event.name","level":"info"')
     assert list(json.loads(line))[-2:] == ["logger", "timestamp"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", json.loads(line)["timestamp"])
