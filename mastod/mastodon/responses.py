@@ -56,7 +56,7 @@ def decode(status: int, content_type: str, body: bytes) -> Any:
     if not body.strip():
         return None
     try:
-        return loads(body.decode("utf-8"))
+        return loads(body)
     except ValueError:
         if _looks_like_json(content_type, body):
             kind = "malformed or truncated JSON"

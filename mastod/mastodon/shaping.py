@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from mastod.jsontext import mark_constant, mark_float
 
 STATUS_RENAMES = {"media_attachments": "attachments", "tags": "hashtags"}
@@ -47,16 +49,68 @@ def _renamed(entity: dict[str, Any]) -> dict[str, Any]:
     return entity
 
 
-# Renaming while decoding costs one dict rebuild per Status instead of a second walk over
-# the whole document. A NaN or infinity is kept, marked for the encoder (`mastod.jsontext`).
+# The stdlib's decoder renames while decoding (one dict rebuild per Status, no second walk)
+# and keeps a NaN or infinity, marked for the encoder (`mastod.jsontext`). It decides every
+# document orjson would read differently.
 _decoder = json.JSONDecoder(
     object_hook=_renamed, parse_constant=mark_constant, parse_float=mark_float
 )
 
+# An integer of 20 digits or more may not fit 64 bits, and orjson would make it a float. The
+# digits of the body mapped to "0", everything else to " ": such a run anywhere (in a string
+# too, which costs only the slower decoder) sends the body to the stdlib.
+_DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_NUMBER = b"0" * 20
 
-def loads(text: str) -> Any:
-    """Decode Mastodon's JSON with every Status already renamed (`shape` for decoded data)."""
-    return _decoder.decode(text)
+
+def loads(body: bytes) -> Any:
+    """Decode Mastodon's JSON (UTF-8) with every Status renamed (`shape` for decoded data);
+    ValueError for what is not JSON.
+
+    orjson decodes, unless the body holds a number orjson would change (a 20-digit run) or
+    something it refuses that the stdlib reads (NaN, Infinity, 1e400, a lone surrogate
+    escape): those take the stdlib's decoder. Then the Statuses are renamed without visiting
+    the whole document (`_rename_statuses`).
+    """
+    if _LONG_NUMBER not in body.translate(_DIGITS):
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            return _rename_statuses(data, body.count(b'"content"'))
+    return _decoder.decode(body.decode("utf-8"))
+
+
+def _rename_statuses(data: Any, budget: int) -> Any:
+    """`data` with every Status renamed, level by level from the top, stopping once `budget`
+    objects with a `content` key were seen: `budget` is how often `"content"` occurs in the
+    JSON text, which counts every such key (and any string "content"), so none is missed —
+    a key spelled with escapes for plain letters aside, which no JSON encoder writes. A
+    Status, or a page of Statuses none of which holds another, is renamed without a look
+    inside them; a reblog or quote costs a walk of the level it is on."""
+    top = [data]
+    level: list[tuple[Any, Any]] = [(top, 0)]
+    seen = 0
+    while level and seen < budget:
+        below: list[tuple[Any, Any]] = []
+        for parent, key in level:
+            value = parent[key]
+            if type(value) is dict:
+                if "content" in value:
+                    if "account" in value:
+                        value = parent[key] = _renamed(value)
+                    seen += 1
+                    if seen >= budget:
+                        break
+                items: Any = value.items()
+            elif type(value) is list:
+                items = enumerate(value)
+            else:  # a document that is a string
+                continue
+            below.extend((value, k) for k, v in items if type(v) is dict or type(v) is list)
+        level = below
+    return top[0]
 
 
 def empty_to_none(data: Any) -> Any:
