@@ -12,6 +12,7 @@ listener that a tunnel exposes is a different app that cannot reach it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 import re
@@ -105,7 +106,7 @@ def create_rpc_app(
     limit = dispatcher.frame_limit
     bearer = Bearer(token)
     app = web.Application(
-        middlewares=[deadline_middleware, _host_guard(hosts), _origin_guard, _auth(bearer)],
+        middlewares=[deadline_middleware, _guard(hosts, bearer)],
         client_max_size=limit,
     )
     app[BEARER] = bearer
@@ -170,28 +171,41 @@ _HOST = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=256)
 def host_name(header: str) -> str:
     """The name part of a Host header: `[::1]:8765` -> `::1`, `localhost:8765` -> `localhost`;
-    "" for anything not of the form `name`, `name:port`, `[v6]` or `[v6]:port`."""
+    "" for anything not of the form `name`, `name:port`, `[v6]` or `[v6]:port`. (Remembered:
+    a client sends the same Host with every call.)"""
     match = _HOST.fullmatch(header.strip().lower())
     if match is None:
         return ""
     return match["v6"] or match["bare"] or match["name"]
 
 
-def _host_guard(allowed: frozenset[str]) -> Any:
+def _guard(allowed_hosts: frozenset[str], bearer: Bearer) -> Any:
+    """The RPC listener's checks, in order: the Host, the Origin, the bearer token."""
+
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        host = request.headers.get("Host")
-        if host is None or host_name(host) not in allowed:
-            return web.json_response({"error": "Host not allowed"}, status=403)
-        return await handler(request)
+        refused = _host_refused(request, allowed_hosts)
+        if refused is None:
+            refused = _origin_refused(request)
+        if refused is None:
+            refused = _token_refused(request, bearer.token)
+        return refused if refused is not None else await handler(request)
 
     return guard
 
 
-@web.middleware
-async def _origin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+def _host_refused(request: web.Request, allowed: frozenset[str]) -> web.Response | None:
+    """A name other than loopback's or the configured ones is a DNS-rebinding page's."""
+    host = request.headers.get("Host")
+    if host is None or host_name(host) not in allowed:
+        return web.json_response({"error": "Host not allowed"}, status=403)
+    return None
+
+
+def _origin_refused(request: web.Request) -> web.Response | None:
     """A browser names the page that made a request in `Origin`; only a page served from this
     listener itself may call. A page elsewhere could otherwise post calls with a simple
     request (no preflight) and read notifications on a WebSocket (which CORS does not cover)."""
@@ -201,23 +215,18 @@ async def _origin_guard(request: web.Request, handler: Handler) -> web.StreamRes
         own = {f"http://{request.host}".lower(), f"https://{request.host}".lower()}
         if origin.strip().lower() not in own:
             return web.json_response({"error": "cross-origin requests are refused"}, status=403)
-    return await handler(request)
+    return None
 
 
-def _auth(bearer: Bearer) -> Any:
-    @web.middleware
-    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        token = bearer.token
-        # /execute checks the token itself: Platypush's headers and 401 format (rpc.execute)
-        if token is not None and request.path not in ("/health", "/execute"):
-            expected = f"Bearer {token}".encode()
-            given = request.headers.get("Authorization", "").encode("utf-8", "replace")
-            if not hmac.compare_digest(given, expected):
-                return web.json_response(
-                    {"error": "missing or wrong bearer token"},
-                    status=401,
-                    headers={"WWW-Authenticate": 'Bearer realm="mastod"'},
-                )
-        return await handler(request)
-
-    return auth
+def _token_refused(request: web.Request, token: str | None) -> web.Response | None:
+    # /execute checks the token itself: Platypush's headers and 401 format (rpc.execute)
+    if token is not None and request.path not in ("/health", "/execute"):
+        expected = f"Bearer {token}".encode()
+        given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):
+            return web.json_response(
+                {"error": "missing or wrong bearer token"},
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="mastod"'},
+            )
+    return None

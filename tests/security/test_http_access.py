@@ -104,10 +104,12 @@ async def test_the_right_token_does_run(rig: Rig) -> None:
 
 
 def test_token_comparison_is_constant_time() -> None:
-    """The auth middleware compares with hmac.compare_digest and never with ==/!=/in (read
+    """The token check compares with hmac.compare_digest and never with ==/!=/in (read
     from the source of mastod/rpc/http.py, not from timings)."""
     tree = ast.parse(inspect.getsource(mastod.rpc.http))
-    auth = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_auth")
+    auth = next(
+        n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_token_refused"
+    )
     calls = [ast.unparse(n.func) for n in ast.walk(auth) if isinstance(n, ast.Call)]
     assert "hmac.compare_digest" in calls
     secret_names = {"token", "expected", "given"}
