@@ -11,6 +11,7 @@ telling systemd each step. SIGHUP reloads what can change without a restart (`re
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import time
@@ -253,6 +254,7 @@ async def serve(
             if await signals.unless_stopped(_start(daemon, runner, config)):
                 notifier.ready(f"listening on {', '.join(daemon.state.listeners.values())}")
                 log.info("daemon.ready", version=__version__, **daemon.state.listeners)
+                steady_collector()
                 interval = watchdog_interval()
                 if interval is not None:
                     watchdog = asyncio.create_task(watchdog_loop(notifier, interval))
@@ -271,6 +273,21 @@ async def serve(
                 watchdog.cancel()
             await runner.cleanup()
             log.info("daemon.stopped")
+
+
+# Collections of the youngest generation come after this many new container objects
+# (the stdlib's default is 700).
+YOUNG_COLLECTION_THRESHOLD = 7000
+
+
+def steady_collector() -> None:
+    """Once started: what the daemon built to start (modules, config, app, pools) lives as long
+    as it does and is moved out of the cyclic collector's sight (`gc.freeze`), so a full
+    collection no longer walks it; and the youngest generation is collected ten times less
+    often. A call allocates hundreds of dicts and lists that reference counting frees; the
+    collector is only for cycles, and it was ~5% of the daemon's CPU under load."""
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
 
 
 async def _start(daemon: Daemon, runner: web.AppRunner, config: Config) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import functools
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -134,15 +133,27 @@ def _is_secret_key(key: object, value: object) -> bool:
     return isinstance(key, str) and value is not None and _secret_name(key)
 
 
-@functools.lru_cache(maxsize=1024)
 def _secret_name(key: str) -> bool:
     """Whether a key names a secret; the same few keys come with every line."""
-    return _SECRET_KEY.search(key) is not None
+    known = _secret_names.get(key)
+    if known is None:
+        known = _SECRET_KEY.search(key) is not None
+        if len(_secret_names) < _REMEMBERED_COUNT:
+            _secret_names[key] = known
+    return known
+
+
+_secret_names: dict[str, bool] = {}
 
 
 def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """structlog processor: mask secrets everywhere in the event (run it right before rendering)."""
-    return {
-        key: REDACTED if _is_secret_key(key, value) else _redact_value(value)
-        for key, value in event_dict.items()
-    }
+    masked: EventDict = {}
+    for key, value in event_dict.items():
+        if value is not None and _secret_name(key):
+            masked[key] = REDACTED
+        elif type(value) is str:
+            masked[key] = redact_text(value)
+        else:
+            masked[key] = _redact_value(value)
+    return masked
