@@ -26,45 +26,63 @@ from mastod.redaction import redact
 _handler: logging.Handler | None = None
 
 
-def _annotate() -> list[Processor]:
-    """What structlog events and foreign (stdlib) records both get, after the context."""
-    return [*_stamp(), structlog.processors.StackInfoRenderer()]
+# A line passes each processor in turn, a Python call each: the steps that every line takes
+# are one function where they are ours (`_stamp`, `_json_line`), and the traceback steps run
+# only for the lines that carry one (`_tracebacks`).
 
 
-def _stamp() -> list[Processor]:
-    """Level, logger name and time: our own text, with nothing to redact."""
-    return [structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name, _timestamp]
+def _stamp(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    """Level, logger name and time: our own text, with nothing to redact. As structlog's
+    `add_log_level` and `add_logger_name` write them (a stdlib record's own name when the
+    event is one), and a timestamp (`_timestamp`)."""
+    event["level"] = _LEVELS.get(method, method)
+    record = event.get("_record")
+    event["logger"] = logger.name if record is None else record.name
+    event["timestamp"] = _timestamp()
+    return event
 
 
+_LEVELS = {"warn": "warning", "exception": "error"}  # structlog's `map_method_name`
 _second: tuple[int, str] = (0, "")
 
 
-def _timestamp(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
-    """`timestamp`: UTC, ISO 8601 with microseconds and `Z`, as structlog's
-    `TimeStamper(fmt="iso", utc=True)` writes it but with the microseconds always there. The
-    date and time of day are formatted once per second, where TimeStamper builds and formats
-    a `datetime` for every line."""
+def _timestamp() -> str:
+    """UTC, ISO 8601 with microseconds and `Z`, as structlog's `TimeStamper(fmt="iso",
+    utc=True)` writes it but with the microseconds always there. The date and time of day
+    are formatted once per second, where TimeStamper builds and formats a `datetime` for
+    every line."""
     global _second
     now = time.time()
     second = int(now)
     if _second[0] != second:
         _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-    event["timestamp"] = f"{_second[1]}.{int((now - second) * 1_000_000):06d}Z"
+    return f"{_second[1]}.{int((now - second) * 1_000_000):06d}Z"
+
+
+_STACK_INFO = structlog.processors.StackInfoRenderer()
+
+
+def _tracebacks(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    """`stack_info` and `exc_info` rendered as plain text (so that `redact` sees them)."""
+    if "stack_info" in event or "exc_info" in event:
+        event = _STACK_INFO(logger, method, event)
+        return structlog.processors.format_exc_info(logger, method, event)
     return event
 
 
 def _renderer(fmt: str, stream: TextIO) -> Processor:
     if fmt == "console" or (fmt == "auto" and _isatty(stream)):
         return structlog.dev.ConsoleRenderer(colors=_isatty(stream))
-    return structlog.processors.JSONRenderer(serializer=_json_line)
+    return _json_line
 
 
-def _json_line(event: EventDict, **fallback: Any) -> str:
-    """orjson for the line; the stdlib (with structlog's `default`) for what orjson refuses."""
+def _json_line(_logger: WrappedLogger, _method: str, event: EventDict) -> str:
+    """One JSON object: orjson's, or the stdlib's for what orjson refuses (anything else as
+    its repr(), as structlog's JSONRenderer does)."""
     try:
         return fast_dumps(event)
     except TypeError:
-        return json.dumps(event, **fallback)
+        return json.dumps(event, default=repr)
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -90,11 +108,14 @@ def configure_logging(
     if fmt not in ("auto", "console", "json"):
         raise ValueError(f"unknown log format {fmt!r}")
     renderer = _renderer(fmt, stream)
-    # tracebacks become plain text first, so that `redact` sees them
-    finish: list[Processor] = [structlog.processors.format_exc_info, redact, renderer]
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.contextvars.merge_contextvars, *_annotate()],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *finish],
+        foreign_pre_chain=[structlog.contextvars.merge_contextvars, _stamp],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _tracebacks,
+            redact,
+            renderer,
+        ],
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
@@ -121,12 +142,11 @@ def configure_logging(
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
-            structlog.processors.StackInfoRenderer(),
-            structlog.processors.format_exc_info,
+            _tracebacks,
             redact,
             # after the redaction, which has nothing to mask in them (the keys come last
             # either way: the order of a line is unchanged)
-            *_stamp(),
+            _stamp,
             renderer,
         ],
         logger_factory=lines_of,
