@@ -23,7 +23,7 @@ from jsonrpcserver import dispatch_to_serializable
 from mastod.logs import Gathering, get_logger
 from mastod.mastodon.uploads import FILE_PARAMS, inline_frame_bytes
 from mastod.rpc import errors
-from mastod.rpc.peers import Peer, PushPeer, current_peer, replying
+from mastod.rpc.peers import Peer, PushPeer, Replying, current_peer
 from mastod.rpc.registry import Method, Registry
 from mastod.rpc.wire import Frame, FrameTooLarge, decode, encode, error_frame
 
@@ -97,7 +97,7 @@ class Dispatcher:
     async def answer(self, frame: bytes | str | Frame, peer: PushPeer) -> None:
         """Handle `frame`, send the reply on `peer`, then run what methods deferred with
         `after_reply` (also when sending failed: they see the connection is gone)."""
-        with replying():
+        with Replying():
             reply = await self.handle(frame, peer)
             if reply is not None:
                 await peer.send(reply)

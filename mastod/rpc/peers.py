@@ -4,9 +4,8 @@ method defers until its reply has been sent (`after_reply`)."""
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from mastod.logs import get_logger
@@ -76,15 +75,18 @@ def after_reply(callback: Callable[[], None]) -> None:
         pending.append(callback)
 
 
-@contextlib.contextmanager
-def replying() -> Iterator[None]:
+class Replying:
     """While a request is answered: the `after_reply` callbacks wait, and run when the
-    reply has been sent (also when sending failed: they see the connection is gone)."""
-    deferred: list[Callable[[], None]] = []
-    token = _after_reply.set(deferred)
-    try:
-        yield
-    finally:
-        _after_reply.reset(token)
-        for callback in deferred:
+    reply has been sent (also when sending failed: they see the connection is gone). A class,
+    not a generator-based context manager: it runs around every call."""
+
+    __slots__ = ("_deferred", "_token")
+
+    def __enter__(self) -> None:
+        self._deferred: list[Callable[[], None]] = []
+        self._token = _after_reply.set(self._deferred)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _after_reply.reset(self._token)
+        for callback in self._deferred:
             callback()

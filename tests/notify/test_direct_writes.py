@@ -12,7 +12,7 @@ import logging
 import pytest
 from structlog.testing import capture_logs
 
-from mastod.logs import get_logger
+from mastod.logs import Logger, get_logger
 from mastod.mastodon.shaping import shape
 from mastod.notify.frames import BATCH_BYTES, JSON_RPC
 from mastod.notify.hub import Hub
@@ -223,7 +223,11 @@ def test_a_level_that_is_off_builds_nothing(monkeypatch: pytest.MonkeyPatch) -> 
         ("failed", "error"),
     ]
     assert logs[1]["exc_info"] is True
-    monkeypatch.setattr(log, "_log", None)  # structlog is not reached at all
+
+    def reached(_: Logger) -> None:
+        raise AssertionError("structlog was reached for a level that is off")
+
+    monkeypatch.setattr(Logger, "_log", property(reached))
     log.info("not.built")
 
 
