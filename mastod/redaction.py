@@ -147,13 +147,20 @@ _secret_names: dict[str, bool] = {}
 
 
 def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-    """structlog processor: mask secrets everywhere in the event (run it right before rendering)."""
+    """structlog processor: mask secrets everywhere in the event (run it right before rendering).
+
+    Every line comes through here: the lookups of `_secret_name` and `redact_text` for the
+    keys and short strings seen before are made inline, the rest goes through them."""
     masked: EventDict = {}
+    remembered = _current[1]
     for key, value in event_dict.items():
-        if value is not None and _secret_name(key):
+        secret = _secret_names.get(key)
+        if secret is None:
+            secret = _secret_name(key)
+        if secret and value is not None:
             masked[key] = REDACTED
         elif type(value) is str:
-            masked[key] = redact_text(value)
+            masked[key] = remembered.get(value) or redact_text(value)
         else:
             masked[key] = _redact_value(value)
     return masked
