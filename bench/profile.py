@@ -103,12 +103,12 @@ def _under(stack: Sequence[Frame], index: int, files: tuple[str, ...]) -> bool:
     return any(f.file.startswith(files) for f in stack[:index])
 
 
-def _mastod_caller(stack: Sequence[Frame], index: int) -> tuple[Frame | None, Frame | None]:
-    """The nearest mastod frame above stack[index], and the frame above that."""
+def _mastod_caller(stack: Sequence[Frame], index: int) -> Frame | None:
+    """The nearest mastod frame above stack[index]."""
     for i in range(index - 1, -1, -1):
         if stack[i].file.startswith("mastod/"):
-            return stack[i], (stack[i - 1] if i > 0 else None)
-    return None, None
+            return stack[i]
+    return None
 
 
 _IDLE_LEAVES = {
@@ -131,35 +131,25 @@ def classify(stack: Sequence[Frame]) -> str:
     for i in range(len(stack) - 1, -1, -1):
         frame = stack[i]
         file = frame.file
-        if file == "json/encoder.py" or (file == "json/__init__.py" and frame.func == "dumps"):
-            owner, caller = _mastod_caller(stack, i)
-            if owner is not None and owner.func == "encode" and caller is not None:
-                if "_adapter" in caller.func:
-                    return "JSON encode: result check in dispatch._adapter (thrown away)"
-                if "handle" in caller.func:
-                    return "JSON encode: the reply"
-            return "JSON encode: other"
+        if file in ("json/encoder.py", "mastod/jsontext.py") or (
+            file == "json/__init__.py" and frame.func == "dumps"
+        ):
+            return "JSON encode (orjson, the stdlib where they differ)"
+        if file == "mastod/mastodon/shaping.py" or (
+            file == "json/decoder.py" and _under(stack, i, ("mastod/mastodon/shaping.py",))
+        ):
+            return "JSON decode of upstream bodies, with the Status renames"
         if file == "json/decoder.py" or (file == "json/__init__.py" and frame.func == "loads"):
-            owner, _ = _mastod_caller(stack, i)
-            if owner is not None and owner.file == "mastod/mastodon/responses.py":
-                return "JSON decode: upstream body"
+            owner = _mastod_caller(stack, i)
             if owner is not None and owner.file == "mastod/rpc/dispatch.py":
                 return "JSON decode: request frame"
             return "JSON decode: other"
-        if file == "mastod/mastodon/shaping.py":
-            return "shaping (Status renames walk)"
         if file in ("mastod/rpc/params.py", "inspect.py") or (
             file == "mastod/rpc/registry.py" and frame.func.endswith("check")
         ):
             return "parameter binding and checks (inspect.bind, params.check)"
         if file.startswith(("jsonrpcserver/", "oslash/")):
             return "jsonrpcserver dispatch (Either, Request/Response, validate_args)"
-        if (
-            file == "aiohttp/tracing.py"
-            or "aiohttp.tracing" in file
-            or file.startswith("aiosignal/")
-        ):
-            return "aiohttp trace hooks (trace_configs)"
         if file.startswith("aiohttp/"):
             web = ("aiohttp/web", "aiohttp/_websocket", "aiohttp/http_websocket")
             if file.startswith(web) or _under(stack, i, ("aiohttp/web",)):
