@@ -285,7 +285,9 @@ def steady_collector() -> None:
     as it does and is moved out of the cyclic collector's sight (`gc.freeze`), so a full
     collection no longer walks it; and the youngest generation is collected ten times less
     often. A call allocates hundreds of dicts and lists that reference counting frees; the
-    collector is only for cycles, and it was ~5% of the daemon's CPU under load."""
+    collector is only for cycles, and it was ~5% of the daemon's CPU under load. (What
+    start-up left as garbage is collected first: frozen, it would stay.)"""
+    gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
 
