@@ -28,6 +28,20 @@ class TaskSet:
         task.add_done_callback(self._done)
         return task
 
+    def adopt_current(self) -> asyncio.Task[Any]:
+        """The running task joins the set until `release`: a drain waits for it and cancels
+        it like the others. For work that has a task of its own already (aiohttp runs each
+        request in one), which a second task and a shield around it would only cost."""
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("adopt_current() outside a task")
+        self._tasks.add(task)
+        return task
+
+    def release(self, task: asyncio.Task[Any]) -> None:
+        """An adopted task is no longer one of the set's (its failures are its owner's)."""
+        self._tasks.discard(task)
+
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if task.cancelled():

@@ -132,10 +132,14 @@ def create_rpc_app(
             frame = dispatcher.parse(bytes(body))
         except FrameTooLarge as exc:
             return _too_large(exc)
-        # Run as a task of the set the daemon drains on SIGTERM, like the other transports'
-        # calls: past the grace period it is answered "daemon stopped", not cut off.
-        call = tasks.spawn(dispatcher.handle(frame, peer), name="rpc.http")
-        answer = await asyncio.shield(call)
+        # One of the tasks the daemon drains on SIGTERM, like the other transports' calls:
+        # past the grace period it is answered "daemon stopped", not cut off. (aiohttp runs
+        # each request in a task of its own.)
+        call = tasks.adopt_current()
+        try:
+            answer = await dispatcher.handle(frame, peer)
+        finally:
+            tasks.release(call)
         if answer is None:
             return web.Response(status=204)
         return web.Response(text=answer, content_type=JSON)
