@@ -145,18 +145,25 @@ def request_read(request: web.Request) -> None:
         guard.disarm()
 
 
+def request_answered(request: web.Request) -> None:
+    """The request is answered: the next one on the connection gets a fresh deadline from
+    its first byte."""
+    guard = _GUARDS.get(request.protocol)
+    if guard is not None:
+        guard.between_requests()
+
+
 @web.middleware
 async def deadline_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A request without a body has arrived whole once its handler runs; after the answer,
-    the next request on the connection gets a fresh deadline from its first byte."""
+    the next request on the connection gets a fresh deadline from its first byte. (An app
+    with a single handler calls `request_read` and `request_answered` itself.)"""
     if request.method in _BODILESS or not request.body_exists:
         request_read(request)
     try:
         return await handler(request)
     finally:
-        guard = _GUARDS.get(request.protocol)
-        if guard is not None:
-            guard.between_requests()
+        request_answered(request)
 
 
 class GuardedSite(web.BaseSite):

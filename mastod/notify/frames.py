@@ -123,6 +123,8 @@ def take(pending: deque[Item]) -> list[Item]:
     """Take the first pending notifications off the queue, about BATCH_BYTES of them (at
     least one)."""
     items = [pending.popleft()]
+    if not pending:
+        return items
     size = len(items[0][2])
     while pending and size + len(pending[0][2]) <= BATCH_BYTES:
         item = pending.popleft()
@@ -135,7 +137,7 @@ def lines(head: bytes, items: list[Item]) -> bytes:
     """The byte frames of `items` for the subscription whose frames start with `head`."""
     if len(items) == 1:
         return head + items[0][2]
-    return b"".join(part for item in items for part in (head, item[2]))
+    return head.join([b"", *(item[2] for item in items)])
 
 
 class Output(Protocol):

@@ -30,7 +30,7 @@ import contextlib
 import secrets
 import sqlite3
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 
 from mastod.logs import get_logger
@@ -193,23 +193,33 @@ class Hub:
 
     # -- fan-out ----------------------------------------------------------------------------
 
-    def publish(self, notification_id: str, type_: str, json_text: str) -> None:
-        """Queue a stored notification for every live subscription that wants its type; it
-        goes out after the current step, so a page published in one step leaves in one write
-        per subscriber."""
-        item = (notification_id, json_text, JSON_RPC.line_tail(json_text))
+    def publish(self, notifications: Sequence[tuple[str, str, str]]) -> None:
+        """Queue stored notifications (id, type, JSON text), in the order given, for every live
+        subscription that wants their type; they go out after the current step, so a page
+        published in one step leaves in one write per subscriber (per BATCH_BYTES). A page is
+        one call: one pass over the subscriptions, not one per notification."""
+        items = [(i, text, JSON_RPC.line_tail(text), type_) for i, type_, text in notifications]
+        every = [item[:3] for item in items]
         to_pump = self._to_pump
         for sub in list(self._subs.values()):
-            if not sub.live or (sub.types is not None and type_ not in sub.types):
+            if not sub.live:
                 continue
-            if notification_id == sub.had:
-                continue  # stored again (re-fetched after a torn WAL): not new to it
+            if sub.types is None and sub.had is None:
+                wanted = every
+            else:  # `had`: stored again (re-fetched after a torn WAL), not new to it
+                wanted = [
+                    item[:3]
+                    for item in items
+                    if (sub.types is None or item[3] in sub.types) and item[0] != sub.had
+                ]
+                if not wanted:
+                    continue
             # The bound is for a connection that makes us wait: one that keeps up is pumped
             # after every step, so a page stored in one step (up to 80) never drops it.
-            if sub.busy and len(sub.pending) >= self.queue_size:
+            if sub.busy and len(sub.pending) + len(wanted) > self.queue_size:
                 self._overflow(sub)
                 continue
-            sub.pending.append(item)
+            sub.pending.extend(wanted)
             if not sub.busy:
                 to_pump[sub.id] = sub
         if to_pump and self._pump_handle is None:

@@ -109,11 +109,11 @@ class Intake:
     def _publish(self, ready: list[tuple[str, str, str]], stored: list[bool | None]) -> int:
         """Fan out what was newly stored; count it and the duplicates."""
         new = [item for item, added in zip(ready, stored, strict=True) if added]
-        for notification_id, type_, text in new:
+        if new:
             try:
-                self.hub.publish(notification_id, type_, text)
+                self.hub.publish(new)
             except Exception:  # stored: a subscriber resuming from its since_id still gets it
-                log.exception("intake.publish_failed", id=notification_id)
+                log.exception("intake.publish_failed", ids=[item[0] for item in new])
         self.ingested += len(new)
         self.duplicates += stored.count(False)
         return len(new)

@@ -15,6 +15,7 @@ episode ends with the next push whose `exp` is in range.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 
@@ -126,11 +127,17 @@ class PushReceiver:
 class SeenPushes:
     """Fingerprints of accepted pushes until their JWT expires: the same push again within
     that time is a replay (anyone who captured one could otherwise make every copy cost
-    upstream requests). Bounded: the oldest go first when it is full."""
+    upstream requests). Bounded: past the limit and a tenth more, the expired go first, then
+    the oldest, down to the limit; so a full set is swept once per tenth of the limit added,
+    not on every push, and the newest `limit` are always kept."""
 
     def __init__(self, limit: int = MAX_REMEMBERED) -> None:
         self._limit = limit
+        self._slack = max(1, limit // 10)
         self._expiry: dict[bytes, float] = {}
+
+    def __len__(self) -> int:
+        return len(self._expiry)
 
     def holds(self, key: bytes, now: float) -> bool:
         expires = self._expiry.get(key)
@@ -141,14 +148,14 @@ class SeenPushes:
         del self._expiry[key]
         return False
 
-    def add(self, key: bytes, expires: float) -> None:
+    def add(self, key: bytes, expires: float, now: float | None = None) -> None:
         self._expiry[key] = expires
-        if len(self._expiry) > self._limit:
-            now = time.time()
-            for old in [k for k, exp in self._expiry.items() if exp <= now]:
-                del self._expiry[old]
-            while len(self._expiry) > self._limit:
-                del self._expiry[next(iter(self._expiry))]
+        if len(self._expiry) > self._limit + self._slack:
+            now = time.time() if now is None else now
+            kept = {k: exp for k, exp in self._expiry.items() if exp > now}
+            for old in list(itertools.islice(kept, max(0, len(kept) - self._limit))):
+                del kept[old]
+            self._expiry = kept
 
 
 def _fingerprint(request: PushRequest) -> bytes:

@@ -24,7 +24,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from mastod.listeners import deadline_middleware, request_read
+from mastod.listeners import request_answered, request_read
 from mastod.logs import get_logger
 from mastod.tasks import TaskSet
 
@@ -62,32 +62,35 @@ def create_webhook_app(
     expected = push_path(secret).encode("ascii")
     # No HTTP decompression: a push body is raw aes128gcm/aesgcm octets, and a body that
     # claims gzip and is not would make aiohttp log a traceback for anyone on the internet.
-    app = web.Application(
-        client_max_size=max_body_bytes,
-        handler_args={"auto_decompress": False},
-        middlewares=[deadline_middleware],
-    )
+    # No middleware: the one handler keeps the listener's deadlines itself (`request_read`,
+    # `request_answered`), and aiohttp then skips its middleware chain on every push.
+    app = web.Application(client_max_size=max_body_bytes, handler_args={"auto_decompress": False})
 
     async def receive(request: web.Request) -> web.Response:
-        given = request.rel_url.raw_path.encode("utf-8", "replace")
-        if request.method != "POST" or not hmac.compare_digest(given, expected):
-            return web.Response(status=404)
-        if request.content_length is not None and request.content_length > max_body_bytes:
-            return _too_large(request, max_body_bytes)
         try:
-            body = await request.read()
-            request_read(request)
-        except web.HTTPRequestEntityTooLarge:
-            return _too_large(request, max_body_bytes)
-        except (RequestPayloadError, HttpProcessingError, ValueError, OSError) as exc:
-            # A body aiohttp cannot read or decompress: never Mastodon's (it sends raw
-            # octets), so drop it; 2xx like every other unusable push at the right path.
-            log.info("push.rejected", reason=f"unreadable body ({type(exc).__name__})")
+            given = request.rel_url.raw_path.encode("utf-8", "replace")
+            if request.method != "POST" or not hmac.compare_digest(given, expected):
+                return web.Response(status=404)
+            if request.content_length is not None and request.content_length > max_body_bytes:
+                return _too_large(request, max_body_bytes)
+            try:
+                body = await request.read()
+                request_read(request)
+            except web.HTTPRequestEntityTooLarge:
+                return _too_large(request, max_body_bytes)
+            except (RequestPayloadError, HttpProcessingError, ValueError, OSError) as exc:
+                # A body aiohttp cannot read or decompress: never Mastodon's (it sends raw
+                # octets), so drop it; 2xx like every other unusable push at the right path.
+                log.info("push.rejected", reason=f"unreadable body ({type(exc).__name__})")
+                return web.Response(status=201)
+            headers = {
+                name: request.headers[name] for name in PUSH_HEADERS if name in request.headers
+            }
+            tasks.spawn(handler(PushRequest(body, headers)), name="push.receive")
+            log.debug("push.received", bytes=len(body), encoding=headers.get("content-encoding"))
             return web.Response(status=201)
-        headers = {name: request.headers[name] for name in PUSH_HEADERS if name in request.headers}
-        tasks.spawn(handler(PushRequest(body, headers)), name="push.receive")
-        log.debug("push.received", bytes=len(body), encoding=headers.get("content-encoding"))
-        return web.Response(status=201)
+        finally:
+            request_answered(request)
 
     app.router.add_route("*", "/{tail:.*}", receive)
     return app
