@@ -151,6 +151,10 @@ def classify(stack: Sequence[Frame]) -> str:
         if file.startswith(("jsonrpcserver/", "oslash/")):
             return "jsonrpcserver dispatch (Either, Request/Response, validate_args)"
         if file.startswith("aiohttp/"):
+            # an HTTP call runs in aiohttp's task for its request: the request core's frames
+            # say the upstream request is under way
+            if _under(stack, i, ("mastod/mastodon/",)):
+                return "aiohttp client (request to upstream)"
             web = ("aiohttp/web", "aiohttp/_websocket", "aiohttp/http_websocket")
             if file.startswith(web) or _under(stack, i, ("aiohttp/web",)):
                 return "aiohttp server (HTTP/WebSocket transport)"
