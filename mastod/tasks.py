@@ -65,7 +65,9 @@ class TaskSet:
             await asyncio.wait(waiters, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
-            pending = {task for task in pending if not task.done()}
+            # still running, and still ours (an adopted task leaves the set when its work is
+            # done, before the task itself ends)
+            pending = {task for task in pending if task in self._tasks and not task.done()}
         await self.cancel()
         return len(pending)
 
