@@ -198,8 +198,7 @@ class Hub:
         subscription that wants their type; they go out after the current step, so a page
         published in one step leaves in one write per subscriber (per BATCH_BYTES). A page is
         one call: one pass over the subscriptions, not one per notification."""
-        items = [(i, text, JSON_RPC.line_tail(text), type_) for i, type_, text in notifications]
-        every = [item[:3] for item in items]
+        every = [(i, text, JSON_RPC.line_tail(text)) for i, _, text in notifications]
         to_pump = self._to_pump
         for sub in list(self._subs.values()):
             if not sub.live:
@@ -208,9 +207,9 @@ class Hub:
                 wanted = every
             else:  # `had`: stored again (re-fetched after a torn WAL), not new to it
                 wanted = [
-                    item[:3]
-                    for item in items
-                    if (sub.types is None or item[3] in sub.types) and item[0] != sub.had
+                    item
+                    for item, (_, type_, _) in zip(every, notifications, strict=True)
+                    if (sub.types is None or type_ in sub.types) and item[0] != sub.had
                 ]
                 if not wanted:
                     continue
