@@ -9,7 +9,8 @@ import collections
 import contextlib
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import TypeVar
 
 from structlog.typing import EventDict, WrappedLogger
 
@@ -31,15 +32,46 @@ _scoped: collections.Counter[str] = collections.Counter()
 # A caller's "token" shorter than this is no credential, and masking it (a letter, say)
 # would blank every log line while its call runs.
 _MIN_SCOPED = 8
-# The pattern of every secret, and the short texts already masked with it: a line's short
-# strings (its event, method, transport, outcome, the upstream requests it lists) repeat from
-# line to line, and two regular-expression passes over each were a third of a line's cost.
-# Both are replaced together when the secrets change, so no text masked with an older pattern
-# is ever answered from memory.
-_current: tuple[re.Pattern[str] | None, dict[str, str]] = (None, {})
 _REMEMBERED_LENGTH = 200
 _REMEMBERED_COUNT = 4096
 _secrets_lock = threading.Lock()
+
+
+_T = TypeVar("_T")
+
+
+class _Remembered(dict[str, _T]):
+    """Answers worked out once (by `answer`) and looked up after: a line's keys and short
+    strings (its event, method, transport, outcome, the upstream requests it lists) repeat
+    from line to line. At most _REMEMBERED_COUNT, then it starts again."""
+
+    def __init__(self, answer: Callable[[str], _T]) -> None:
+        super().__init__()
+        self.answer = answer
+
+    def __missing__(self, key: str) -> _T:
+        value = self.answer(key)
+        if len(self) >= _REMEMBERED_COUNT:
+            self.clear()
+        self[key] = value
+        return value
+
+
+def _masker(secrets: re.Pattern[str] | None) -> Callable[[str], str]:
+    def mask(text: str) -> str:
+        if secrets is not None:
+            text = secrets.sub(REDACTED, text)
+        return _SECRET_IN_TEXT.sub(_mask_credential, text)
+
+    return mask
+
+
+# The short texts masked with the pattern of every secret now registered: two regular
+# expression passes over each were a third of a line's cost. Replaced whenever the secrets
+# change, so no text masked with an older pattern is ever answered from memory.
+_masked: _Remembered[str] = _Remembered(_masker(None))
+# Whether a key names a secret
+_secret_names: _Remembered[bool] = _Remembered(lambda key: _SECRET_KEY.search(key) is not None)
 
 
 def register_secret(value: str | None) -> None:
@@ -74,29 +106,19 @@ def secret_registered(value: str | None) -> Iterator[None]:
 def _recompile() -> None:
     """(lock held) One pattern of every secret, longest first, so a secret that contains
     another one is masked whole."""
-    global _current
+    global _masked
     ordered = sorted(_secrets | _scoped.keys(), key=len, reverse=True)
-    _current = (re.compile("|".join(map(re.escape, ordered))) if ordered else None, {})
+    _masked = _Remembered(
+        _masker(re.compile("|".join(map(re.escape, ordered))) if ordered else None)
+    )
 
 
 def redact_text(text: str) -> str:
     """`text` with registered secrets and URL/header credentials masked."""
-    pattern, remembered = _current
+    masked = _masked
     if len(text) > _REMEMBERED_LENGTH:
-        return _redacted(text, pattern)
-    masked = remembered.get(text)
-    if masked is None:
-        masked = _redacted(text, pattern)
-        if len(remembered) >= _REMEMBERED_COUNT:
-            remembered.clear()
-        remembered[text] = masked
-    return masked
-
-
-def _redacted(text: str, secrets: re.Pattern[str] | None) -> str:
-    if secrets is not None:
-        text = secrets.sub(REDACTED, text)
-    return _SECRET_IN_TEXT.sub(_mask_credential, text)
+        return masked.answer(text)
+    return masked[text]
 
 
 def _mask_credential(match: re.Match[str]) -> str:
@@ -114,9 +136,9 @@ def _redact_value(value: object) -> object:
         return value
     if kind is list:  # before the Mapping check, an ABC's (slow) instance check
         return [_redact_value(item) for item in value]  # type: ignore[attr-defined]
-    if isinstance(value, str):
+    if isinstance(value, str):  # subclasses of the kinds above
         return redact_text(value)
-    if value is None or isinstance(value, bool | int | float):
+    if isinstance(value, int | float):
         return value
     if isinstance(value, Mapping):
         return {
@@ -130,37 +152,17 @@ def _redact_value(value: object) -> object:
 
 
 def _is_secret_key(key: object, value: object) -> bool:
-    return isinstance(key, str) and value is not None and _secret_name(key)
-
-
-def _secret_name(key: str) -> bool:
-    """Whether a key names a secret; the same few keys come with every line."""
-    known = _secret_names.get(key)
-    if known is None:
-        known = _SECRET_KEY.search(key) is not None
-        if len(_secret_names) < _REMEMBERED_COUNT:
-            _secret_names[key] = known
-    return known
-
-
-_secret_names: dict[str, bool] = {}
+    return isinstance(key, str) and value is not None and _secret_names[key]
 
 
 def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-    """structlog processor: mask secrets everywhere in the event (run it right before rendering).
-
-    Every line comes through here: the lookups of `_secret_name` and `redact_text` for the
-    keys and short strings seen before are made inline, the rest goes through them."""
+    """structlog processor: mask secrets everywhere in the event (run it right before rendering)."""
     masked: EventDict = {}
-    remembered = _current[1]
     for key, value in event_dict.items():
-        secret = _secret_names.get(key)
-        if secret is None:
-            secret = _secret_name(key)
-        if secret and value is not None:
+        if value is not None and _secret_names[key]:
             masked[key] = REDACTED
         elif type(value) is str:
-            masked[key] = remembered.get(value) or redact_text(value)
+            masked[key] = redact_text(value)
         else:
             masked[key] = _redact_value(value)
     return masked

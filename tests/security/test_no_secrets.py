@@ -172,7 +172,7 @@ async def test_in_process_events_hold_no_secret(
     the redaction step, with the tokens registered as `mastod serve` registers them), for
     every call above and for an injected bug whose exception text names tokens."""
     monkeypatch.setattr(redaction, "_secrets", set(redaction._secrets))  # restored afterwards
-    monkeypatch.setattr(redaction, "_current", redaction._current)
+    monkeypatch.setattr(redaction, "_masked", redaction._masked)
     for secret in (OWNER_TOKEN, RPC_TOKEN):
         redaction.register_secret(secret)
     fill_path = mastod.mastodon.encoding.fill_path  # what mastod.mastodon.client calls
