@@ -13,13 +13,18 @@ kept, so a `subscribe` whose `since_id` is older learns that part of what it ask
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from typing import TYPE_CHECKING
 
+from mastod.logs import get_logger
 from mastod.notify import storefile
+from mastod.notify.faults import StoreFailed
 
 if TYPE_CHECKING:
     from mastod.notify.store import NotificationStore
+
+log = get_logger(__name__)
 
 PRUNE_BATCH = 25  # rows per DELETE: keeps each write short on the loop
 VACUUM_PAGES = 16  # pages given back per incremental_vacuum step, for the same reason
@@ -87,3 +92,30 @@ async def vacuum(store: NotificationStore) -> int:
         freed += step
         await asyncio.sleep(0)
     return freed
+
+
+async def maintain(store: NotificationStore) -> None:
+    """The store's periodic run: prune, vacuum, checkpoint. A failure is a store fault (logged
+    once per episode) and is retried at the next run."""
+    try:
+        pruned = await prune(store)
+        freed = await vacuum(store)
+        await store.checkpoint()
+    except StoreFailed:
+        return
+    except sqlite3.Error as exc:  # the checkpoint's own connection
+        store.faults.write_failed(exc, None)
+        return
+    if pruned or freed:
+        log.info("store.pruned", rows=pruned, pages_freed=freed)
+
+
+def pruned_below(store: NotificationStore) -> str | None:
+    """The oldest stored id once any row has been deleted (pruned), else None: a re-read of
+    Mastodon's newest page must not take a pruned notification for a missing one."""
+    db = store.db
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'notifications'").fetchone()
+    if row is None or int(row[0]) <= store.count():
+        return None
+    oldest = db.execute("SELECT id FROM notifications ORDER BY sort_key LIMIT 1").fetchone()
+    return None if oldest is None else str(oldest[0])

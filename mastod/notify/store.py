@@ -84,9 +84,9 @@ def encode(notification: Mapping[str, Any]) -> str:
 class NotificationStore:
     """The durable log. `start()` opens it; `close()` checkpoints and closes it.
 
-    Retention: at most `max_rows` rows and none stored more than `max_age` seconds ago
-    (None: no age limit), pruned every `maintenance_interval` seconds. The newest row is
-    never pruned: it is the cursor the next backfill starts from.
+    Retention (`retention.maintain`): at most `max_rows` rows and none stored more than
+    `max_age` seconds ago (None: no age limit), pruned every `maintenance_interval` seconds.
+    The newest row is never pruned: it is the cursor the next backfill starts from.
 
     Faults (`faults`, `problem` for `status` and `/health`): a failed write raises
     StoreFailed and opens a gap `resume_id` keeps until it is fetched again.
@@ -310,24 +310,7 @@ class NotificationStore:
         row = self.db.execute("SELECT id FROM notifications ORDER BY seq DESC LIMIT 1").fetchone()
         return None if row is None else str(row[0])
 
-    def pruned_below(self) -> str | None:
-        """The oldest stored id once any row has been deleted (pruned), else None: a re-read of
-        Mastodon's newest page must not take a pruned notification for a missing one."""
-        row = self.db.execute(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'notifications'"
-        ).fetchone()
-        if row is None or int(row[0]) <= self.count():
-            return None
-        oldest = self.db.execute(
-            "SELECT id FROM notifications ORDER BY sort_key LIMIT 1"
-        ).fetchone()
-        return None if oldest is None else str(oldest[0])
-
-    # -- retention and checkpoints ----------------------------------------------------------
-
-    async def prune(self, now: float | None = None) -> int:
-        """Apply retention (`retention.prune`)."""
-        return await retention.prune(self, now)
+    # -- checkpoints and the file ----------------------------------------------------------
 
     async def checkpoint(self) -> None:
         """Copy the WAL into the database file (fsyncs), in a worker thread. Not when the
@@ -349,22 +332,7 @@ class NotificationStore:
     async def _maintain(self) -> None:
         while True:
             await asyncio.sleep(self.maintenance_interval)
-            await self.maintain()
-
-    async def maintain(self) -> None:
-        """Retention, then the file: prune, vacuum, checkpoint. A failure is a store fault
-        (logged once per episode) and is retried at the next run."""
-        try:
-            pruned = await retention.prune(self)
-            freed = await retention.vacuum(self)
-            await self.checkpoint()
-        except StoreFailed:
-            return
-        except sqlite3.Error as exc:  # the checkpoint's own connection
-            self._failed(exc, gap=False)
-            return
-        if pruned or freed:
-            log.info("store.pruned", rows=pruned, pages_freed=freed)
+            await retention.maintain(self)
 
 
 def _with_types(sql: str, args: list[Any], types: AbstractSet[str] | None) -> tuple[str, list[Any]]:

@@ -28,6 +28,7 @@ from typing import Any
 from mastod.logs import get_logger
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import MastodonError, NotFound
+from mastod.notify import retention
 from mastod.notify.backfill import BASELINE_KEY, PAGE_LIMIT, PATH
 from mastod.notify.intake import Intake
 from mastod.notify.store import MAX_ID_LENGTH, NotificationStore, order_key
@@ -134,7 +135,9 @@ class SweepFailures:
 
 def _floor(store: NotificationStore) -> str | None:
     """The id a sweep stays above; None before the first catch-up (nothing to compare to)."""
-    candidates = [i for i in (store.meta(BASELINE_KEY), store.pruned_below()) if i is not None]
+    candidates = [
+        i for i in (store.meta(BASELINE_KEY), retention.pruned_below(store)) if i is not None
+    ]
     if not candidates:
         return "" if store.newest_id() is not None else None
     return max(candidates, key=order_key)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mastod.notify import retention
 from mastod.notify.store import NotificationStore, encode, order_key
 from tests.notify.conftest import note, until
 
@@ -107,7 +108,7 @@ async def test_retention_by_rows_keeps_the_newest_ids(tmp_path: Path) -> None:
     random.Random(1).shuffle(shuffled)
     for nid in shuffled:
         store.add(note(nid))
-    assert await store.prune() == len(IDS) - 3
+    assert await retention.prune(store) == len(IDS) - 3
     assert [i for i, _ in store.since(None, None, 10)] == IN_ORDER[-3:]
     await store.close()
 
@@ -116,8 +117,8 @@ async def test_retention_by_age_never_drops_the_newest(tmp_path: Path) -> None:
     store = await open_store(tmp_path, max_rows=1000, max_age=60.0)
     for nid in IDS:
         store.add(note(nid))
-    assert await store.prune(now=time.time()) == 0
-    assert await store.prune(now=time.time() + 3600) == len(IDS) - 1
+    assert await retention.prune(store, now=time.time()) == 0
+    assert await retention.prune(store, now=time.time() + 3600) == len(IDS) - 1
     assert store.newest_id() == IN_ORDER[-1]
     assert store.count() == 1
     await store.close()

@@ -113,7 +113,7 @@ async def test_a_store_on_a_full_disk_opens_and_serves_what_it_holds(tmp_path: P
         free(mount)
         assert store.add(note(31)) is True
         assert store.problem is None
-        await store.maintain()  # checkpoints on its own connection (no -shm)
+        await retention.maintain(store)  # checkpoints on its own connection (no -shm)
         await store.close()
         assert len(events(logs, "store.disk_full_at_start")) == 1
         store = await open_store(state)
@@ -234,7 +234,7 @@ async def test_pruned_after_names_what_retention_removed(tmp_path: Path) -> None
     for nid in range(1, 11):
         store.add(note(nid))
     assert store.pruned_after("2") is None  # nothing pruned yet
-    assert await store.prune() == 7
+    assert await retention.prune(store) == 7
     assert store.pruned_after("2") == "8"  # 3-7 are gone: the replay starts at 8
     assert store.pruned_after("6") == "8"
     assert store.pruned_after("7") is None  # everything after 7 is still there
@@ -254,7 +254,7 @@ async def test_retention_gives_disk_space_back(tmp_path: Path) -> None:
     await store.checkpoint()
     main = state / FILENAME
     before, file_before = disk_use(state, FILENAME), main.stat().st_size
-    await store.maintain()
+    await retention.maintain(store)
     after, file_after = disk_use(state, FILENAME), main.stat().st_size
     assert store.count() == 500
     assert file_after < file_before / 8, (file_before, file_after)

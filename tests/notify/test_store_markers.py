@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from mastod.notify import retention
 from tests.notify.conftest import READ_TIMEOUT, Client, Rpc, UnixClient, WsClient, note
 from tests.notify.test_events import AUTH, SseReader, open_events
 
@@ -20,7 +21,7 @@ async def pruned_store(rpc: Rpc) -> None:
     """Notifications 1-10 with 6-10 kept."""
     rpc.store.max_rows = 5
     await rpc.ingest(*(note(i) for i in range(1, 11)))
-    assert await rpc.store.prune() == 5
+    assert await retention.prune(rpc.store) == 5
 
 
 async def test_pruned_marker_then_the_replay_on_the_socket(rpc: Rpc) -> None:

@@ -10,6 +10,7 @@ from structlog.testing import capture_logs
 
 from mastod.mastodon.client import Api
 from mastod.mastodon.errors import ServerError
+from mastod.notify import retention
 from mastod.notify.backfill import BASELINE_KEY
 from mastod.notify.hub import Hub
 from mastod.notify.intake import Intake
@@ -60,10 +61,10 @@ async def test_a_pruned_notification_is_not_a_missing_one(
         store.set_meta(BASELINE_KEY, "0")
         fake.add(*(note(i) for i in range(1, 7)))
         await intake.ingest_many([note(i) for i in (1, 2, 4, 5, 6)])
-        assert store.pruned_below() is None
-        await store.prune()
+        assert retention.pruned_below(store) is None
+        await retention.prune(store)
         assert stored(store) == ["4", "5", "6"]
-        assert store.pruned_below() == "4"
+        assert retention.pruned_below(store) == "4"
         assert await sweep(api, store, intake) == Swept(0, newer=False)
         assert stored(store) == ["4", "5", "6"]  # neither 1-2 (pruned) nor 3 (below them)
     finally:

@@ -21,6 +21,7 @@ import aiohttp
 import pytest
 import yaml
 
+from mastod.notify import retention
 from mastod.notify.store import FILENAME, NotificationStore
 from mastod.sandbox import RunningSandbox
 from tests.notify.conftest import note
@@ -184,7 +185,7 @@ async def make_store(state_dir: Path, count: int, **options: Any) -> None:
     with store.transaction():
         for nid in range(1, count + 1):
             store.add(note(nid, pad=700))
-    await store.prune()
+    await retention.prune(store)
     await store.close()
 
 
