@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from mastod.jsontext import mark_constant, mark_float
+from mastod.jsontext import mark_constant, mark_float, orjson_reads_alike
 
 STATUS_RENAMES = {"media_attachments": "attachments", "tags": "hashtags"}
 
@@ -56,23 +56,17 @@ _decoder = json.JSONDecoder(
     object_hook=_renamed, parse_constant=mark_constant, parse_float=mark_float
 )
 
-# An integer of 20 digits or more may not fit 64 bits, and orjson would make it a float. The
-# digits of the body mapped to "0", everything else to " ": such a run anywhere (in a string
-# too, which costs only the slower decoder) sends the body to the stdlib.
-_DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
-_LONG_NUMBER = b"0" * 20
-
 
 def loads(body: bytes) -> Any:
     """Decode Mastodon's JSON (UTF-8) with every Status renamed (`shape` for decoded data);
     ValueError for what is not JSON.
 
-    orjson decodes, unless the body holds a number orjson would change (a 20-digit run) or
-    something it refuses that the stdlib reads (NaN, Infinity, 1e400, a lone surrogate
-    escape): those take the stdlib's decoder. Then the Statuses are renamed without visiting
-    the whole document (`_rename_statuses`).
+    orjson decodes, unless the body may hold a number orjson would change (a long run of
+    digits: `jsontext.orjson_reads_alike`) or something it refuses that the stdlib reads
+    (NaN, Infinity, 1e400, a lone surrogate escape): those take the stdlib's decoder. Then
+    the Statuses are renamed without visiting the whole document (`_rename_statuses`).
     """
-    if _LONG_NUMBER not in body.translate(_DIGITS):
+    if orjson_reads_alike(body):
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:

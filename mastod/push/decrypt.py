@@ -12,13 +12,13 @@ or exception made here holds it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import http_ece
 
+from mastod import jsontext
 from mastod.push import b64
 from mastod.push.errors import PushRejected
 from mastod.push.keys import PushKeys
@@ -82,7 +82,7 @@ def _legacy_options(headers: Mapping[str, str]) -> dict[str, Any]:
 def parse_payload(plaintext: bytes) -> PushPayload:
     """Mastodon's payload without `access_token`; PushRejected if it is not one."""
     try:
-        data = json.loads(plaintext)
+        data = jsontext.loads(plaintext)
     except (ValueError, RecursionError):
         # the JSONDecodeError keeps the whole document (token included): let it go here
         data = None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import json
 import re
 import time
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
+from mastod import jsontext
 from mastod.net import origin
 from mastod.push import b64
 from mastod.push.errors import ClockSkewed, PushRejected
@@ -142,7 +142,7 @@ def _public_key(point: bytes) -> ec.EllipticCurvePublicKey:
 
 def _json_part(part: str) -> dict[str, Any]:
     try:
-        value = json.loads(b64.decode(part))
+        value = jsontext.loads(b64.decode(part))
     except (ValueError, RecursionError):
         value = None
     if not isinstance(value, dict):
