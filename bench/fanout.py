@@ -22,7 +22,7 @@ import json
 import secrets
 import sys
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from bench.commands import Command, serve_commands
 from bench.fixtures import encoded
@@ -35,8 +35,14 @@ def now_ns() -> int:
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
 
 
+class Subscribed(Protocol):
+    """Where a Connection adds itself once subscribed (Fanout, bench.pushproxy's Pipeline)."""
+
+    connections: set[Connection]
+
+
 class Connection(asyncio.Protocol):
-    def __init__(self, hub: Fanout) -> None:
+    def __init__(self, hub: Subscribed) -> None:
         self.hub = hub
         self.buffer = b""
         self.prefix = b""

@@ -16,7 +16,9 @@ Every delivery is checked: none missing, duplicated, out of order or `dropped`, 
 daemon's `status` must count every push accepted. Baselines in the same run: the webhook floor
 (the same pushes POSTed by the same sender into the bench upstream's `/push-sink`, which only
 reads them and answers 201) and the fan-out floor (`bench.fanout`: the same subscriber counts
-and frames, written by a process that does nothing else, each run right after the daemon's).
+and frames, written by a process that does nothing else, each run right after the daemon's),
+and the minimal pipeline (`bench.pushproxy`: webhook, VAPID verify, http_ece, catch-up GET,
+SQLite and fan-out on the daemon's stack with nothing else, fed by an instance of its own).
 In a full run, py-spy samples the daemon during one more burst to 100 subscribers
 (`profile.analyse_push`).
 """
@@ -88,16 +90,19 @@ class PushSuite:
         self._pushes(sender, subs, 100, None)
         result["floor"] = self._floor(ctx, sender, max(self.burst.values()))
         fanout = FanoutFloor(ctx)
-        rows, floor_rows = [], []
+        pipeline = PipelineFloor(ctx)
+        rows, floor_rows, pipeline_rows = [], [], []
         connected = 1
         for count in SUBSCRIBERS:
             if count > connected:
                 call(subs, {"op": "connect", "socket": socket_path, "count": count - connected})
                 connected = count
             fanout.connect(count)
+            pipeline.connect(count)
             time.sleep(0.3)
             row: dict[str, Any] = {"subscribers": count, "rss_mib": rss_mib(daemon.pid)}
             floor_row: dict[str, Any] = {"subscribers": count}
+            pipeline_row: dict[str, Any] = {"subscribers": count}
             pids = {"daemon": daemon.pid, "sender": sender.proc.pid, "subscribers": subs.proc.pid}
             # each run beside its floor, the same minute: the machine is shared, and a floor
             # measured a minute later can see another load
@@ -106,14 +111,19 @@ class PushSuite:
                 ("steady", int(RATE * self.steady_s), RATE),
             ):
                 row[mode] = self._pushes(sender, subs, n, rate, pids)
+                pipeline_row[mode] = self._pushes(
+                    pipeline.sender, pipeline.subs, n, rate, {"pipeline": pipeline.pid}
+                )
                 floor_row[mode] = fanout.publish(n, rate)
             if count == 100 and ctx.profile and not quick:
                 result["profile"] = self._profile(ctx, sender, subs, daemon.pid)
             row["rss_after_mib"] = rss_mib(daemon.pid)
             rows.append(row)
             floor_rows.append(floor_row)
+            pipeline_rows.append(pipeline_row)
         result["rows"] = rows
         result["fanout_floor"] = floor_rows
+        result["pipeline_floor"] = pipeline_rows
         result["peak_rss_mib"] = peak_rss_mib(daemon.pid)
         # every push must have been verified and decrypted, in both encodings: a rejected one
         # would not show in the deliveries (the next accepted push's fetch brings its
@@ -123,6 +133,7 @@ class PushSuite:
         log = daemon.log_path.read_text(errors="replace").splitlines()
         result["daemon_warnings"] = log[-10:]
         fanout.stop()
+        pipeline.stop()
         for worker in (subs, sender):
             ctx.procs.stop(worker.proc)
         ctx.procs.stop(daemon.proc)
@@ -186,22 +197,37 @@ class PushSuite:
         return push_markdown(result)
 
 
-class FanoutFloor:
-    """bench.fanout with subscribers of its own (a second bench.subscribers process): the
-    same subscriber counts, frames, bursts and steady rate as the daemon's rows."""
+class _Beside:
+    """A reference process with subscribers of its own (a second bench.subscribers process)
+    on its Unix socket at `path`: the same subscriber counts as the daemon's rows."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, path: str, workers: list[Worker]) -> None:
         self.ctx = ctx
-        self.path = str(ctx.workdir / "fanout.sock")
-        self.fanout = Worker(ctx, "bench.fanout", ("--socket", self.path))
-        self.fanout.receive(timeout=30)
+        self.path = path
         self.subs = Worker(ctx, "bench.subscribers")
+        self.workers = [self.subs, *workers]  # stopped in this order
         self.connected = 0
 
     def connect(self, count: int) -> None:
         if count > self.connected:
             call(self.subs, {"op": "connect", "socket": self.path, "count": count - self.connected})
             self.connected = count
+
+    def stop(self) -> None:
+        call(self.subs, {"op": "close"})
+        for worker in self.workers:
+            self.ctx.procs.stop(worker.proc)
+
+
+class FanoutFloor(_Beside):
+    """bench.fanout: the same frames, bursts and steady rate as the daemon's rows, written by
+    a process that does nothing else."""
+
+    def __init__(self, ctx: Context) -> None:
+        path = str(ctx.workdir / "fanout.sock")
+        self.fanout = Worker(ctx, "bench.fanout", ("--socket", path))
+        self.fanout.receive(timeout=30)
+        super().__init__(ctx, path, [self.fanout])
 
     def publish(self, count: int, rate: float | None) -> dict[str, Any]:
         pids = (self.fanout.proc.pid, self.subs.proc.pid)
@@ -216,10 +242,24 @@ class FanoutFloor:
         }
         return result
 
-    def stop(self) -> None:
-        call(self.subs, {"op": "close"})
-        for worker in (self.subs, self.fanout):
-            self.ctx.procs.stop(worker.proc)
+
+class PipelineFloor(_Beside):
+    """bench.pushproxy, the minimal push pipeline on the daemon's stack, fed by an instance
+    of its own (bench.pushsender): the same pushes, bursts and steady rate as the daemon's
+    rows, each run right after the daemon's."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.sender = Worker(ctx, "bench.pushsender")
+        upstream = f"http://127.0.0.1:{self.sender.receive(timeout=30)['port']}"
+        path = str(ctx.workdir / "pipeline.sock")
+        db = str(ctx.workdir / "pipeline.db")
+        pipeline = Worker(
+            ctx, "bench.pushproxy", ("--upstream", upstream, "--socket", path, "--db", db)
+        )
+        pipeline.receive(timeout=30)
+        call(self.sender, {"op": "wait_subscription", "timeout": 30})
+        self.pid = pipeline.proc.pid
+        super().__init__(ctx, path, [pipeline, self.sender])
 
 
 def daemon_status(socket_path: Path) -> dict[str, Any]:
