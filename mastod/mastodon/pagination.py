@@ -54,8 +54,18 @@ def parse_links(header: str | None, request_url: str) -> Links:
             continue
         for name in (rel.group(1) or rel.group(2) or "").lower().split():
             key = "prev" if name == "previous" else name
-            found.setdefault(key, urljoin(request_url, target))
+            if key not in found:
+                found[key] = _resolved(target, request_url)
     return Links(next=found.get("next"), prev=found.get("prev"))
+
+
+def _resolved(target: str, request_url: str) -> str:
+    """`target` made absolute against the request URL. Mastodon's links are absolute already
+    and are used as they are: urljoin would return them re-assembled (an empty `?` or `#`
+    dropped, which no cursor can tell apart), at 5 µs each."""
+    if target.startswith(("https://", "http://")):
+        return target
+    return urljoin(request_url, target)
 
 
 _NO_LINKS = Links()

@@ -174,6 +174,11 @@ async def test_page_at_refuses_other_hosts(api: Api, upstream: FakeUpstream, url
         ("<https://h/a?max_id=1>; rel=next", Links(next="https://h/a?max_id=1")),
         ('</a?min_id=2>; title="x, y"; rel="prev previous"', Links(prev="https://h/a?min_id=2")),
         ('<https://h/a?max_id=1>; rel="next last"', Links(next="https://h/a?max_id=1")),
+        (
+            "<?max_id=3>; rel=next, <https://h/b>; rel=next",
+            Links(next="https://h/api/v1/x?max_id=3"),
+        ),
+        ("<HTTPS://h/a?max_id=4>; rel=next", Links(next="https://h/a?max_id=4")),
         ("", Links()),
         ("garbage", Links()),
     ],
