@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 
 from mastod.mastodon.client import MastodonClient
-from mastod.mastodon.encoding import fill_path, form_pairs
+from mastod.mastodon.encoding import encode_query, fill_path, form_pairs
 from mastod.mastodon.shaping import shape
 from tests.mastodon.conftest import FakeUpstream, Reply, make_config
 
@@ -39,6 +41,20 @@ def test_form_pairs_follow_rails_conventions() -> None:
 def test_unencodable_values_are_a_programming_error() -> None:
     with pytest.raises(TypeError):
         form_pairs({"x": object()})
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [],
+        [("limit", "80"), ("min_id", "110000000000000001")],
+        [("types[]", "mention"), ("types[]", "follow")],
+        [("q", "a b+c&d=e"), ("acct", "user@example.social"), ("x", "é/?#%")],
+        [("max_id", "1.5~x-y_z"), ("", "")],
+    ],
+)
+def test_query_strings_are_urlencodes(pairs: list[tuple[str, str]]) -> None:
+    assert encode_query(pairs) == urlencode(pairs)
 
 
 def test_fill_path_reports_what_it_used() -> None:
