@@ -42,12 +42,15 @@ CONCURRENCY = 16  # POSTs in flight in a burst
 
 
 def push_daemon(
-    ctx: Context, name: str, extra_config: dict[str, Any] | None = None
+    ctx: Context,
+    name: str,
+    extra_config: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
 ) -> tuple[Worker, Daemon]:
     """The instance process that sends Web Push, and a daemon (log level warning) taking its
-    pushes on a loopback webhook, started in `ctx.workdir / name`."""
-    sender = Worker(ctx, "bench.pushsender")
-    upstream = f"http://127.0.0.1:{sender.receive(timeout=30)['port']}"
+    pushes on a loopback webhook, started in `ctx.workdir / name` (in `env`, default the
+    run's)."""
+    sender, upstream = push_instance(ctx)
     port = free_port()
     webhook = {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"}
     daemon = start_daemon(
@@ -56,7 +59,7 @@ def push_daemon(
         upstream,
         level="warning",
         name=name,
-        env=ctx.env,
+        env=ctx.env if env is None else env,
         extra_config={
             "notifications": {"source": "push"},
             "webhook": webhook,
@@ -64,6 +67,25 @@ def push_daemon(
         },
     )
     return sender, daemon
+
+
+def push_instance(ctx: Context) -> tuple[Worker, str]:
+    """The instance process that sends Web Push (bench.pushsender), and its URL."""
+    sender = Worker(ctx, "bench.pushsender")
+    return sender, f"http://127.0.0.1:{sender.receive(timeout=30)['port']}"
+
+
+def push_pipeline(ctx: Context) -> tuple[Worker, Worker, str]:
+    """An instance of its own, the minimal push pipeline (bench.pushproxy) subscribed to it,
+    and the pipeline's Unix socket."""
+    sender, upstream = push_instance(ctx)
+    path = str(ctx.workdir / "pipeline.sock")
+    db = str(ctx.workdir / "pipeline.db")
+    options = ("--upstream", upstream, "--socket", path, "--db", db)
+    pipeline = Worker(ctx, "bench.pushproxy", options)
+    pipeline.receive(timeout=30)
+    call(sender, {"op": "wait_subscription", "timeout": 30})
+    return sender, pipeline, path
 
 
 class PushSuite:
@@ -249,15 +271,7 @@ class PipelineFloor(_Beside):
     rows, each run right after the daemon's."""
 
     def __init__(self, ctx: Context) -> None:
-        self.sender = Worker(ctx, "bench.pushsender")
-        upstream = f"http://127.0.0.1:{self.sender.receive(timeout=30)['port']}"
-        path = str(ctx.workdir / "pipeline.sock")
-        db = str(ctx.workdir / "pipeline.db")
-        pipeline = Worker(
-            ctx, "bench.pushproxy", ("--upstream", upstream, "--socket", path, "--db", db)
-        )
-        pipeline.receive(timeout=30)
-        call(self.sender, {"op": "wait_subscription", "timeout": 30})
+        self.sender, pipeline, path = push_pipeline(ctx)
         self.pid = pipeline.proc.pid
         super().__init__(ctx, path, [pipeline, self.sender])
 
