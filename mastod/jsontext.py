@@ -2,9 +2,9 @@
 where the two would differ.
 
 `loads` is `json.loads` for bytes, by orjson (several times faster) unless the text may hold
-what orjson reads otherwise (an integer beyond 64 bits, which it makes a float:
-`orjson_reads_alike`) or refuses where the stdlib reads it (NaN, Infinity, 1e400, a lone
-surrogate escape, UTF-16): those take the stdlib.
+what orjson reads otherwise (an integer beyond 64 bits, which it makes a float) or refuses
+where the stdlib reads it (NaN, Infinity, 1e400, a lone surrogate escape, UTF-16): those take
+the stdlib (`orjson_loads` says which: it answers REFUSED for them).
 
 `fast_dumps` is orjson (compact, UTF-8, what `json.dumps(..., ensure_ascii=False,
 separators=(",", ":"), allow_nan=False)` gives, an order of magnitude faster). It raises
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -59,18 +59,24 @@ _LONG_NUMBER = b"0" * 20
 _LONG_NEGATIVE = b"-" + b"0" * 19
 
 
-def orjson_reads_alike(text: bytes) -> bool:
-    """False when `text` may hold an integer orjson would make a float."""
+REFUSED: Final = object()  # what `orjson_loads` answers where the stdlib must decide
+
+
+def orjson_loads(text: bytes) -> Any:
+    """orjson's reading of `text` where it is the stdlib's; REFUSED for a text that may hold
+    an integer orjson would make a float, or that orjson refuses (not JSON, or JSON only the
+    stdlib reads)."""
     digits = text.translate(_DIGITS)
-    return _LONG_NUMBER not in digits and _LONG_NEGATIVE not in digits
+    if _LONG_NUMBER in digits or _LONG_NEGATIVE in digits:
+        return REFUSED
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return REFUSED
 
 
 def loads(text: bytes) -> Any:
     """`json.loads(text)`, by orjson wherever its answer is the same; ValueError (the
     stdlib's) for what is not JSON."""
-    if orjson_reads_alike(text):
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
+    value = orjson_loads(text)
+    return json.loads(text) if value is REFUSED else value

@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import orjson
-
-from mastod.jsontext import mark_constant, mark_float, orjson_reads_alike
+from mastod.jsontext import REFUSED, mark_constant, mark_float, orjson_loads
 
 STATUS_RENAMES = {"media_attachments": "attachments", "tags": "hashtags"}
 
@@ -61,18 +59,14 @@ def loads(body: bytes) -> Any:
     """Decode Mastodon's JSON (UTF-8) with every Status renamed (`shape` for decoded data);
     ValueError for what is not JSON.
 
-    orjson decodes, unless the body may hold a number orjson would change (a long run of
-    digits: `jsontext.orjson_reads_alike`) or something it refuses that the stdlib reads
-    (NaN, Infinity, 1e400, a lone surrogate escape): those take the stdlib's decoder. Then
-    the Statuses are renamed without visiting the whole document (`_rename_statuses`).
+    orjson decodes (`jsontext.orjson_loads`), then the Statuses are renamed without visiting
+    the whole document (`_rename_statuses`); a body it refuses (a number it would change, or
+    NaN, Infinity, 1e400, a lone surrogate escape, which the stdlib reads) takes the
+    stdlib's decoder, which renames as it decodes.
     """
-    if orjson_reads_alike(body):
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            return _rename_statuses(data, body.count(b'"content"'))
+    data = orjson_loads(body)
+    if data is not REFUSED:
+        return _rename_statuses(data, body.count(b'"content"'))
     return _decoder.decode(body.decode("utf-8"))
 
 
