@@ -117,7 +117,7 @@ class NotificationStore:
         started afresh. A damaged file is moved aside first (storefile.prepare)."""
         try:
             await asyncio.to_thread(storefile.prepare, self.path)
-            self._db = _open(self.path)
+            self._db = storefile.connect(self.path, _SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             if not storefile.disk_full(self.path):
                 raise storefile.unavailable(self.path, exc) from None
@@ -130,7 +130,7 @@ class NotificationStore:
         """Serve what is stored, and show the fault, rather than not start: an exclusive
         connection needs no -shm file; writes fail until there is room."""
         try:
-            self._db = _open(self.path, exclusive=True)
+            self._db = storefile.connect(self.path, _SCHEMA, exclusive=True)
         except (sqlite3.Error, OSError) as exc:
             raise storefile.unavailable(self.path, exc) from None
         self.exclusive = True
@@ -340,13 +340,3 @@ def _with_types(sql: str, args: list[Any], types: AbstractSet[str] | None) -> tu
         return sql, args
     marks = ",".join("?" * len(types))
     return f"{sql} AND type IN ({marks})", [*args, *sorted(types)]
-
-
-def _open(path: Path, *, exclusive: bool = False) -> sqlite3.Connection:
-    db = storefile.connect(path, exclusive=exclusive)
-    try:
-        db.executescript(_SCHEMA)
-    except sqlite3.Error:
-        db.close()
-        raise
-    return db

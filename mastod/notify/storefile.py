@@ -151,8 +151,9 @@ def _convert(path: Path) -> None:
         db.close()
 
 
-def connect(path: Path, *, exclusive: bool = False) -> sqlite3.Connection:
-    """The loop's connection: WAL, NORMAL sync, no automatic checkpoints (they fsync).
+def connect(path: Path, schema: str, *, exclusive: bool = False) -> sqlite3.Connection:
+    """The loop's connection: WAL, NORMAL sync, no automatic checkpoints (they fsync); the
+    store's `schema` (a script of `CREATE ... IF NOT EXISTS`) applied.
 
     `exclusive`: no -shm file (SQLite keeps the WAL index in memory), for a full disk where
     the -shm cannot be made; no other connection can then open the store."""
@@ -177,6 +178,7 @@ def connect(path: Path, *, exclusive: bool = False) -> sqlite3.Connection:
         db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints fsync: done in a thread
         db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
         db.execute("PRAGMA busy_timeout=2000")
+        db.executescript(schema)
     except sqlite3.Error:
         db.close()
         raise
